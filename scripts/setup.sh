@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package still needs to build, test and run its demo. Idempotent:
+# packages already present are skipped, so a second run is fast.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libdnnl-dev libopenblas-dev
+  libpcre2-dev libsentencepiece-dev libzstd-dev
+  clang libclang-rt-14-dev
+  python3-torch python3-numpy
+  bible-kjv
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi

@@ -1,0 +1,18 @@
+// Each subcommand lives in its own file and registers itself on the root app here.
+// A command's core is a libstill function; these files only parse flags and print.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace still::cli {
+
+// Exit codes that mean something to scripts.
+enum ExitCode : int {
+  kOk = 0,
+  kError = 1,       // still::Error: bad input, failed check, I/O failure
+  kUsage = 2,       // bad flags
+  kInterrupted = 130,
+};
+
+void register_version(CLI::App& app);
+
+}  // namespace still::cli

@@ -1,0 +1,44 @@
+// `still`: the command-line front end. Parses flags, runs one command, turns a
+// still::Error into one line on stderr and a non-zero exit.
+#include <cstdio>
+#include <exception>
+
+#include "still/cli/commands.h"
+#include "still/ledger/manifest.h"
+#include "still/util/error.h"
+#include "still/util/log.h"
+
+int main(int argc, char** argv) {
+  still::set_command_line(argc, argv);
+  CLI::App app{"still: compute-frugal knowledge distillation for Llama-family language models"};
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only print results and errors");
+  app.add_flag("-v,--verbose", verbose, "Print debug detail");
+  app.set_version_flag("--version", STILL_VERSION);
+  app.parse_complete_callback([&] {
+    if (quiet) still::set_log_level(still::LogLevel::kQuiet);
+    if (verbose) still::set_log_level(still::LogLevel::kDebug);
+  });
+
+  still::cli::register_version(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : still::cli::kUsage;
+  } catch (const still::Error& e) {
+    std::fprintf(stderr, "still: error: %s\n", e.what());
+    return still::cli::kError;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "still: error: out of memory; use a smaller batch or model\n");
+    return still::cli::kError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "still: internal error: %s (please report this)\n", e.what());
+    return still::cli::kError;
+  }
+  return still::cli::kOk;
+}

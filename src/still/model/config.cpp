@@ -1,0 +1,189 @@
+#include "still/model/config.h"
+
+#include "still/io/atomic_file.h"
+#include "still/util/error.h"
+
+namespace still {
+
+void LlamaConfig::validate() const {
+  auto pos = [](int v, const char* name) {
+    require(v > 0, std::string("config: ") + name + " must be positive (got " +
+                       std::to_string(v) + ")");
+  };
+  pos(dim, "dim");
+  pos(n_layers, "n_layers");
+  pos(n_heads, "n_heads");
+  pos(n_kv_heads, "n_kv_heads");
+  pos(head_dim, "head_dim");
+  pos(ffn_dim, "ffn_dim");
+  pos(vocab_size, "vocab_size");
+  pos(max_seq, "max_seq");
+  require(n_heads % n_kv_heads == 0,
+          "config: n_heads (" + std::to_string(n_heads) + ") must be a multiple of n_kv_heads (" +
+              std::to_string(n_kv_heads) + ")");
+  require(head_dim % 2 == 0, "config: head_dim (" + std::to_string(head_dim) +
+                                 ") must be even for rotary embeddings");
+  require(rope_theta > 0, "config: rope_theta must be positive");
+  require(norm_eps > 0, "config: norm_eps must be positive");
+  require(dim <= (1 << 16) && n_layers <= 1024 && vocab_size <= (1 << 24) && ffn_dim <= (1 << 20) &&
+              max_seq <= (1 << 24) && n_heads <= 1024,
+          "config: a dimension is implausibly large; check the file");
+}
+
+int64_t LlamaConfig::num_params() const {
+  int64_t d = dim, v = vocab_size;
+  int64_t per_layer = d /*attn norm*/ + d * q_dim() + 2 * d * kv_dim() + int64_t(q_dim()) * d +
+                      d /*ffn norm*/ + 3 * d * ffn_dim;
+  if (qkv_bias) per_layer += q_dim() + 2 * kv_dim();
+  if (qk_norm) per_layer += 2 * head_dim;
+  return v * d + n_layers * per_layer + d + (tied_embeddings ? 0 : v * d);
+}
+
+int64_t LlamaConfig::num_matmul_params() const {
+  int64_t d = dim;
+  int64_t per_layer = d * q_dim() + 2 * d * kv_dim() + int64_t(q_dim()) * d + 3 * d * ffn_dim;
+  return n_layers * per_layer + int64_t(vocab_size) * d;
+}
+
+std::vector<std::string> LlamaConfig::preset_names() { return {"stories15m", "small", "tiny"}; }
+
+LlamaConfig LlamaConfig::preset(const std::string& name) {
+  LlamaConfig c;
+  if (name == "stories15m") {
+    c.dim = 288; c.n_layers = 6; c.n_heads = 6; c.n_kv_heads = 6; c.ffn_dim = 768;
+    c.vocab_size = 32000; c.max_seq = 256;
+  } else if (name == "small") {
+    c.dim = 512; c.n_layers = 8; c.n_heads = 8; c.n_kv_heads = 8; c.ffn_dim = 1376;
+    c.vocab_size = 8192; c.max_seq = 512;
+  } else if (name == "tiny") {
+    c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.ffn_dim = 172;
+    c.vocab_size = 256; c.max_seq = 128; c.tied_embeddings = true;
+  } else {
+    std::string known;
+    for (auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown config preset '" + name + "' (known: " + known +
+                "; or pass a JSON file)");
+  }
+  c.head_dim = c.dim / c.n_heads;
+  c.validate();
+  return c;
+}
+
+namespace {
+
+template <typename T>
+bool get_any(const nlohmann::json& j, std::initializer_list<const char*> keys, T& out) {
+  for (const char* k : keys) {
+    auto it = j.find(k);
+    if (it != j.end() && !it->is_null()) {
+      out = it->get<T>();
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
+  require(j.is_object(), "config: expected a JSON object");
+  LlamaConfig c;
+  try {
+    auto req = [&](std::initializer_list<const char*> keys, int& out) {
+      if (!get_any(j, keys, out))
+        throw Error(std::string("config: missing required field '") + *keys.begin() + "'");
+    };
+    req({"dim", "hidden_size"}, c.dim);
+    req({"n_layers", "num_hidden_layers"}, c.n_layers);
+    req({"n_heads", "num_attention_heads"}, c.n_heads);
+    req({"ffn_dim", "intermediate_size"}, c.ffn_dim);
+    req({"vocab_size"}, c.vocab_size);
+    c.n_kv_heads = c.n_heads;
+    get_any(j, {"n_kv_heads", "num_key_value_heads"}, c.n_kv_heads);
+    c.max_seq = 0;
+    get_any(j, {"max_seq", "max_position_embeddings"}, c.max_seq);
+    if (c.max_seq == 0) throw Error("config: missing required field 'max_seq'");
+    if (!get_any(j, {"head_dim"}, c.head_dim)) {
+      require(c.n_heads > 0 && c.dim % c.n_heads == 0,
+              "config: dim (" + std::to_string(c.dim) + ") is not divisible by n_heads (" +
+                  std::to_string(c.n_heads) + "); set head_dim explicitly or fix the shapes");
+      c.head_dim = c.dim / c.n_heads;
+    }
+    get_any(j, {"rope_theta"}, c.rope_theta);
+    get_any(j, {"norm_eps", "rms_norm_eps"}, c.norm_eps);
+    get_any(j, {"tied_embeddings", "tie_word_embeddings"}, c.tied_embeddings);
+    get_any(j, {"qkv_bias", "attention_bias"}, c.qkv_bias);
+    get_any(j, {"qk_norm"}, c.qk_norm);
+    get_any(j, {"bos_token_id"}, c.bos_token_id);
+    get_any(j, {"eos_token_id"}, c.eos_token_id);
+    if (j.contains("rope_scaling")) c.rope_scaling = j["rope_scaling"];
+    if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
+      c.architecture = j["architectures"][0].get<std::string>();
+    else if (j.contains("architecture"))
+      c.architecture = j["architecture"].get<std::string>();
+    // Qwen2 always has qkv bias; Qwen3 always has q/k norm (their configs don't say so).
+    if (c.architecture == "Qwen2ForCausalLM" && !j.contains("qkv_bias")) c.qkv_bias = true;
+    if (c.architecture == "Qwen3ForCausalLM" && !j.contains("qk_norm")) c.qk_norm = true;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("config: a field has the wrong type (") + e.what() + ")");
+  }
+  c.validate();
+  return c;
+}
+
+LlamaConfig LlamaConfig::load(const std::string& name_or_path) {
+  if (!file_exists(name_or_path)) {
+    bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                           name_or_path.find(".json") != std::string::npos;
+    if (looks_like_path) throw Error("config file " + name_or_path + " does not exist");
+    return preset(name_or_path);
+  }
+  auto j = nlohmann::json::parse(read_file(name_or_path), nullptr, false);
+  require(!j.is_discarded(), name_or_path + " is not valid JSON");
+  try {
+    return from_json(j);
+  } catch (const Error& e) {
+    throw Error(name_or_path + ": " + e.what());
+  }
+}
+
+nlohmann::json LlamaConfig::to_hf_json() const {
+  nlohmann::json j;
+  j["architectures"] = {architecture};
+  std::string mt = "llama";
+  if (architecture == "MistralForCausalLM") mt = "mistral";
+  if (architecture == "Qwen2ForCausalLM") mt = "qwen2";
+  if (architecture == "Qwen3ForCausalLM") mt = "qwen3";
+  j["model_type"] = mt;
+  j["hidden_size"] = dim;
+  j["num_hidden_layers"] = n_layers;
+  j["num_attention_heads"] = n_heads;
+  j["num_key_value_heads"] = n_kv_heads;
+  j["head_dim"] = head_dim;
+  j["intermediate_size"] = ffn_dim;
+  j["vocab_size"] = vocab_size;
+  j["max_position_embeddings"] = max_seq;
+  j["rope_theta"] = rope_theta;
+  j["rms_norm_eps"] = norm_eps;
+  j["tie_word_embeddings"] = tied_embeddings;
+  j["attention_bias"] = qkv_bias;
+  j["qkv_bias"] = qkv_bias;
+  j["qk_norm"] = qk_norm;
+  j["hidden_act"] = "silu";
+  j["torch_dtype"] = "float32";
+  j["rope_scaling"] = rope_scaling;
+  if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
+  if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;
+  return j;
+}
+
+bool operator==(const LlamaConfig& a, const LlamaConfig& b) {
+  return a.architecture == b.architecture && a.dim == b.dim && a.n_layers == b.n_layers &&
+         a.n_heads == b.n_heads && a.n_kv_heads == b.n_kv_heads && a.head_dim == b.head_dim &&
+         a.ffn_dim == b.ffn_dim && a.vocab_size == b.vocab_size && a.max_seq == b.max_seq &&
+         a.rope_theta == b.rope_theta && a.norm_eps == b.norm_eps &&
+         a.tied_embeddings == b.tied_embeddings && a.qkv_bias == b.qkv_bias &&
+         a.qk_norm == b.qk_norm && a.rope_scaling == b.rope_scaling;
+}
+
+}  // namespace still

@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include "still/tensor/dtype.h"
+#include "still/util/rng.h"
+#include "still/util/sha256.h"
+
+namespace still {
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Sha256, StreamingEqualsOneShot) {
+  std::string s(1000, 'x');
+  for (size_t i = 0; i < s.size(); ++i) s[i] = char(i * 7);
+  Sha256 h;
+  for (size_t i = 0; i < s.size(); i += 37) h.update(s.substr(i, 37));
+  EXPECT_EQ(h.hex(), sha256_hex(s));
+}
+
+TEST(Rng, DeterministicAndRestorable) {
+  Rng a(42), b(42);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  auto st = a.state();
+  uint64_t x = a.next_u64();
+  b.set_state(st);
+  EXPECT_EQ(b.next_u64(), x);
+  Rng c(43);
+  EXPECT_NE(Rng(42).next_u64(), c.next_u64());
+  EXPECT_NE(mix_seed(1, 2), mix_seed(2, 1));
+}
+
+TEST(DType, Bf16AndF16RoundTrip) {
+  for (float f : {0.0f, 1.0f, -2.5f, 3.140625f, 65504.0f, -0.000061035156f}) {
+    EXPECT_EQ(f16_to_f32(f32_to_f16(f)), f) << f;
+  }
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f)), 1.0f);
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(-3.0f)), -3.0f);
+  // Round to nearest even: 1 + 2^-8 is a tie between 1 and 1 + 2^-7.
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 1.0f / 256)), 1.0f);
+  EXPECT_EQ(f16_to_f32(f32_to_f16(1e-8f)), 0.0f);
+  EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+}
+
+}  // namespace still
