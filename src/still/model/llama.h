@@ -1,0 +1,75 @@
+// LlamaModel: an explicit CPU training engine for Llama-family decoders. Each op has a
+// forward and a hand-written backward; activations live in one buffer planned for the
+// largest batch; matmuls go through one interface (kernels/matmul.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "still/model/batch.h"
+#include "still/model/config.h"
+#include "still/model/logit_loss.h"
+#include "still/model/params.h"
+
+namespace still {
+
+class LlamaModel {
+ public:
+  explicit LlamaModel(const LlamaConfig& config);
+  ~LlamaModel();
+  LlamaModel(const LlamaModel&) = delete;
+  LlamaModel& operator=(const LlamaModel&) = delete;
+
+  const LlamaConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  float* params() { return params_.data(); }
+  const float* params() const { return params_.data(); }
+  float* grads() { return grads_.data(); }
+  size_t num_params_flat() const { return params_.size(); }
+
+  // Normal(0, 0.02) for matmul weights and embeddings (output projections scaled by
+  // 1/sqrt(2·layers), as GPT-2 does), ones for norms, zeros for biases. Deterministic in seed.
+  void init_random(uint64_t seed);
+  void zero_grads();
+
+  // Forward, loss and backward for a batch: adds grad_scale * d(loss_sum)/dθ into grads()
+  // (the tied embedding gets both its uses). Returns the summed loss.
+  LossStats forward_backward(const Batch& batch, LogitLoss& loss, float grad_scale);
+  LossStats forward_backward(const Batch& batch, float grad_scale);  // cross-entropy
+  // Forward and loss only.
+  LossStats forward_loss(const Batch& batch, LogitLoss& loss);
+  LossStats forward_loss(const Batch& batch);
+  // Full logits [B*T, V] — for tests and small evaluations only.
+  void forward_logits(const Batch& batch, float* logits);
+
+  // Bytes held by the activation buffer (planned for the largest batch seen so far).
+  size_t activation_bytes() const;
+
+ private:
+  struct Impl;
+  LlamaConfig config_;
+  ParamLayout layout_;
+  std::vector<float> params_, grads_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Incremental decoding with a KV cache (generation, serving).
+class KVCache {
+ public:
+  KVCache(const LlamaConfig& config, int max_tokens);
+  int length() const { return length_; }
+  int capacity() const { return capacity_; }
+  void clear() { length_ = 0; }
+
+ private:
+  friend void decode(const LlamaModel&, KVCache&, const int32_t*, int, float*);
+  int capacity_, length_ = 0;
+  std::vector<float> k_, v_;  // [layers, capacity, kv_dim]
+};
+
+// Appends n tokens (positions cache.length() ...) to the cache and writes the logits of the
+// last one ([V] floats) to logits_last. Throws still::Error if the cache would overflow.
+void decode(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int n,
+            float* logits_last);
+
+}  // namespace still
