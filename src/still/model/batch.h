@@ -2,6 +2,7 @@
 // restarts at 0 where a document starts, which both resets RoPE positions and stops
 // attention from crossing the boundary (token i sees j iff i - positions[i] <= j <= i).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -1,0 +1,149 @@
+// Teacher signal: top-k extraction from logits, the compact codec, and shard files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "still/io/atomic_file.h"
+#include "still/teach/signal_shard.h"
+#include "still/teach/topk_collector.h"
+#include "still/util/error.h"
+#include "still/util/rng.h"
+#include "test_helpers.h"
+
+namespace still {
+
+TEST(TopK, MatchesBruteForceWithTiesById) {
+  const int V = 50, k = 7;
+  std::vector<float> z(V);
+  Rng rng(5);
+  for (auto& x : z) x = float(std::round(rng.normal() * 4) / 4);  // many ties
+  std::vector<int32_t> ids(k), scratch;
+  std::vector<float> lp(k);
+  float lt;
+  TopKRow::extract(z.data(), V, k, ids.data(), lp.data(), &lt, scratch);
+  std::vector<int> all(V);
+  for (int j = 0; j < V; ++j) all[size_t(j)] = j;
+  std::stable_sort(all.begin(), all.end(), [&](int a, int b) { return z[size_t(a)] > z[size_t(b)]; });
+  double m = *std::max_element(z.begin(), z.end()), s = 0;
+  for (float x : z) s += std::exp(x - m);
+  double lse = m + std::log(s), tail = 0;
+  for (int i = 0; i < k; ++i) {
+    EXPECT_EQ(ids[size_t(i)], all[size_t(i)]);
+    EXPECT_NEAR(lp[size_t(i)], z[size_t(all[size_t(i)])] - lse, 1e-6);
+  }
+  for (int j = k; j < V; ++j) tail += std::exp(z[size_t(all[size_t(j)])] - lse);
+  EXPECT_NEAR(lt, std::log(tail), 1e-6);
+}
+
+TEST(TopK, TinyTailKeepsPrecision) {
+  const int V = 100, k = 2;
+  std::vector<float> z(V, -80.0f);
+  z[3] = 10.0f;
+  z[7] = 9.0f;
+  std::vector<int32_t> ids(k), scratch;
+  std::vector<float> lp(k);
+  float lt;
+  TopKRow::extract(z.data(), V, k, ids.data(), lp.data(), &lt, scratch);
+  // 98 tokens at −80 against the top two: log tail ≈ log(98) − 90 − log(1 + e^−1).
+  double expected = std::log(98.0) - 90.0 - std::log1p(std::exp(-1.0));
+  EXPECT_NEAR(lt, expected, 1e-4);
+}
+
+namespace {
+// A realistic-looking signal: peaked distributions from random logits.
+void random_signal(int n, int V, int k, uint64_t seed, std::vector<int32_t>& ids,
+                   std::vector<float>& lp, std::vector<float>& lt) {
+  Rng rng(seed);
+  std::vector<float> z(static_cast<size_t>(V));
+  std::vector<int32_t> scratch;
+  ids.resize(size_t(n) * k);
+  lp.resize(size_t(n) * k);
+  lt.resize(size_t(n));
+  for (int p = 0; p < n; ++p) {
+    for (auto& x : z) x = float(2.5 * rng.normal());
+    TopKRow::extract(z.data(), V, k, ids.data() + size_t(p) * k, lp.data() + size_t(p) * k,
+                     &lt[size_t(p)], scratch);
+  }
+}
+}  // namespace
+
+TEST(SignalCodec, RoundTripIsCloseAndNormalised) {
+  const int n = 300, V = 1000, k = 16;
+  std::vector<int32_t> ids;
+  std::vector<float> lp, lt;
+  random_signal(n, V, k, 9, ids, lp, lt);
+  SignalQuant q;
+  std::string bytes;
+  encode_signal_block(k, n, ids.data(), lp.data(), lt.data(), q, bytes);
+  std::vector<int32_t> ids2(ids.size());
+  std::vector<float> lp2(lp.size()), lt2(lt.size());
+  decode_signal_block(k, n, V, bytes, q, ids2.data(), lp2.data(), lt2.data(), "test");
+  for (int p = 0; p < n; ++p) {
+    double s = std::exp(double(lt2[size_t(p)]));
+    for (int i = 0; i < k; ++i) {
+      size_t e = size_t(p) * k + size_t(i);
+      s += std::exp(double(lp2[e]));
+      // Same entry set; values within the quantisation step (plus renormalisation).
+      auto it = std::find(ids2.begin() + long(p) * k, ids2.begin() + long(p + 1) * k, ids[e]);
+      ASSERT_NE(it, ids2.begin() + long(p + 1) * k);
+      size_t e2 = size_t(it - ids2.begin());
+      EXPECT_NEAR(lp2[e2], lp[e], q.logp_step);
+    }
+    EXPECT_NEAR(s, 1.0, 1e-6);
+    for (int i = 1; i < k; ++i) EXPECT_GE(lp2[size_t(p) * k + size_t(i) - 1], lp2[size_t(p) * k + size_t(i)]);
+  }
+  // Truncated input is an error, not a crash.
+  EXPECT_THROW(decode_signal_block(k, n, V, std::string_view(bytes).substr(0, bytes.size() - 5), q,
+                                   ids2.data(), lp2.data(), lt2.data(), "test"),
+               Error);
+  // An id outside the vocabulary is rejected.
+  EXPECT_THROW(decode_signal_block(k, n, 10, bytes, q, ids2.data(), lp2.data(), lt2.data(), "test"),
+               Error);
+}
+
+TEST(SignalShard, WriteReadRandomAccessAndDetectDamage) {
+  const int n = 700, V = 500, k = 8;
+  std::vector<int32_t> ids;
+  std::vector<float> lp, lt;
+  random_signal(n, V, k, 11, ids, lp, lt);
+  TempDir d;
+  std::string path = d.path + "/s.sig";
+  SignalShardInfo info;
+  info.k = k;
+  info.vocab = V;
+  info.positions = n;
+  info.block_positions = 128;
+  write_signal_shard(path, info, ids.data(), lp.data(), lt.data());
+  SignalShard sh(path);
+  EXPECT_EQ(sh.info().positions, n);
+  EXPECT_EQ(sh.info().k, k);
+  // A range that spans blocks equals the same range decoded whole.
+  std::vector<int32_t> all_ids(size_t(n) * k), part_ids(100 * k);
+  std::vector<float> all_lp(size_t(n) * k), part_lp(100 * k), all_lt(n), part_lt(100);
+  sh.read(0, n, all_ids.data(), all_lp.data(), all_lt.data());
+  sh.read(100, 100, part_ids.data(), part_lp.data(), part_lt.data());
+  for (int i = 0; i < 100 * k; ++i) {
+    EXPECT_EQ(part_ids[size_t(i)], all_ids[size_t(100 * k + i)]);
+    EXPECT_EQ(part_lp[size_t(i)], all_lp[size_t(100 * k + i)]);
+  }
+  EXPECT_THROW(sh.read(650, 100, part_ids.data(), part_lp.data(), part_lt.data()), Error);
+  // Deterministic bytes.
+  std::string first = read_file(path);
+  write_signal_shard(path, info, ids.data(), lp.data(), lt.data());
+  EXPECT_EQ(read_file(path), first);
+  // One flipped byte or a truncation is caught by the hash and names the file.
+  std::string bad = first;
+  bad[bad.size() / 2] ^= 1;
+  write_file_atomic(path, bad);
+  try {
+    SignalShard s2(path);
+    FAIL() << "damage not detected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("s.sig"), std::string::npos);
+  }
+  write_file_atomic(path, first.substr(0, first.size() - 40));
+  EXPECT_THROW(SignalShard s3(path), Error);
+}
+
+}  // namespace still
