@@ -147,3 +147,78 @@ TEST(SignalShard, WriteReadRandomAccessAndDetectDamage) {
 }
 
 }  // namespace still
+
+#include "still/ledger/manifest.h"
+#include "still/teach/signal_dir.h"
+
+namespace still {
+
+TEST(SignalDir, FillsBatchesFromWindowsAndShardsAndNamesDamage) {
+  TempDir d;
+  SignalMeta meta;
+  meta.k = 4;
+  meta.teacher_vocab = 60;
+  meta.T = 5;
+  meta.num_windows = 7;
+  meta.windows_per_shard = 3;
+  meta.tokenizer_kind = "bytes";
+  meta.bos_policy = "none";
+  Batch w;
+  w.resize(int(meta.num_windows), meta.T);
+  for (size_t i = 0; i < w.tokens.size(); ++i) {
+    w.tokens[i] = int32_t(i % 60);
+    w.positions[i] = int32_t(i % 5);
+    w.targets[i] = i % 5 == 4 ? -1 : int32_t((i + 1) % 60);
+  }
+  save_windows(d.path + "/windows.safetensors", w);
+  write_file_atomic(d.path + "/signal.json", meta.to_json().dump());
+  std::vector<int32_t> all_ids;
+  std::vector<float> all_lp, all_lt;
+  random_signal(int(meta.num_windows) * meta.T, meta.teacher_vocab, meta.k, 3, all_ids, all_lp,
+                all_lt);
+  Manifest m;
+  m.kind = "signal";
+  m.add_file(d.path, "windows.safetensors");
+  m.add_file(d.path, "signal.json");
+  for (int64_t s = 0; s < meta.num_shards(); ++s) {
+    SignalShardInfo info;
+    info.k = meta.k;
+    info.vocab = meta.teacher_vocab;
+    int64_t rows = std::min<int64_t>(3, meta.num_windows - s * 3);
+    info.positions = rows * meta.T;
+    size_t off = size_t(s) * 3 * size_t(meta.T);
+    write_signal_shard(d.path + "/" + meta.shard_name(s), info, &all_ids[off * 4], &all_lp[off * 4],
+                       &all_lt[off]);
+    m.add_file(d.path, meta.shard_name(s));
+  }
+  m.write(d.path);
+
+  SignalDir sig(d.path);
+  Batch b;
+  TeacherBuffers t;
+  sig.fill({6, 1}, b, t);
+  ASSERT_EQ(b.B, 2);
+  EXPECT_EQ(b.tokens[0], w.tokens[30]);
+  EXPECT_EQ(b.targets[4], -1);
+  // Window 6 is the first of shard 2; window 1 the second of shard 0.
+  std::vector<int32_t> ref_ids(5 * 4);
+  std::vector<float> ref_lp(5 * 4), ref_lt(5);
+  SignalShard(d.path + "/" + meta.shard_name(2)).read(0, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(t.ids[size_t(i)], ref_ids[size_t(i)]);
+  SignalShard(d.path + "/" + meta.shard_name(0)).read(5, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(t.logp[size_t(20 + i)], ref_lp[size_t(i)]);
+  EXPECT_EQ(t.ids[20], all_ids[20]);
+
+  // A damaged shard is named when the signal is opened.
+  std::string bytes = read_file(d.path + "/" + meta.shard_name(1));
+  bytes[bytes.size() / 2] ^= 0x40;
+  write_file_atomic(d.path + "/" + meta.shard_name(1), bytes);
+  try {
+    SignalDir bad(d.path);
+    FAIL() << "damage not detected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shard-00001.sig"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace still
