@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "still/formats/tokenizer/gguf_vocab.h"
+#include "still/formats/gguf.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
 #include "tokenizer_test_files.h"
@@ -68,10 +68,10 @@ TEST(TokenizerReference, Llama2SpmGguf) {
 // SentencePiece model: merges are every split of a token into two tokens, by the score of the
 // merged token. Must reproduce llama.cpp's SentencePiece ids.
 TEST(TokenizerReference, Llama2AsHfBpeJson) {
-  GgufMetadata m = read_gguf_metadata(testing::testdata_dir() + "/ggml-vocab-llama-spm.gguf");
-  const auto& tokens = m.strings("tokenizer.ggml.tokens");
-  const auto& scores = m.floats("tokenizer.ggml.scores");
-  const auto& types = m.ints("tokenizer.ggml.token_type");
+  GgufFile m(testing::testdata_dir() + "/ggml-vocab-llama-spm.gguf");
+  const auto tokens = m.get_strings("tokenizer.ggml.tokens");
+  const auto scores = m.get_floats("tokenizer.ggml.scores");
+  const auto types = m.get_ints("tokenizer.ggml.token_type");
   nlohmann::json vocab = nlohmann::json::object(), added = nlohmann::json::array();
   std::map<std::string, int> ids;
   for (size_t i = 0; i < tokens.size(); ++i) {

@@ -1,7 +1,7 @@
 // The tokenizer stored in a GGUF file (tokenizer.ggml.*), as llama.cpp writes it: "gpt2"
 // (byte-level BPE with merges and a named pre-tokenizer) or "llama" (SentencePiece vocabulary
 // with scores and <0xNN> byte tokens).
-#include "still/formats/tokenizer/gguf_vocab.h"
+#include "still/formats/gguf.h"
 #include "still/formats/tokenizer/loaders.h"
 #include "still/formats/tokenizer/regex_splitter.h"
 #include "still/util/error.h"
@@ -22,15 +22,15 @@ enum : int64_t {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
-  GgufMetadata m = read_gguf_metadata(path);
-  const std::string model = m.str("tokenizer.ggml.model");
+  GgufFile m(path);
+  const std::string model = m.get_string("tokenizer.ggml.model");
   BpeSpec spec;
   spec.source = path;
-  spec.vocab = m.strings("tokenizer.ggml.tokens");
+  spec.vocab = m.get_strings("tokenizer.ggml.tokens");
   const size_t n = spec.vocab.size();
   std::vector<int64_t> types(n, kNormal);
   if (m.has("tokenizer.ggml.token_type")) {
-    types = m.ints("tokenizer.ggml.token_type");
+    types = m.get_ints("tokenizer.ggml.token_type");
     require(types.size() == n, path + ": tokenizer.ggml.token_type has " +
                                    std::to_string(types.size()) + " entries for " +
                                    std::to_string(n) + " tokens");
@@ -45,14 +45,15 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
       spec.added.push_back(a);
     }
   }
-  auto opt_id = [&](const char* key) { return m.has(key) ? int(m.integer(key)) : -1; };
+  auto opt_id = [&](const char* key) { return m.has(key) ? int(m.get_int(key)) : -1; };
   spec.bos_id = opt_id("tokenizer.ggml.bos_token_id");
   spec.eos_id = opt_id("tokenizer.ggml.eos_token_id");
-  if (m.has("tokenizer.chat_template")) spec.chat_template = m.str("tokenizer.chat_template");
+  if (m.has("tokenizer.chat_template"))
+    spec.chat_template = m.get_string("tokenizer.chat_template");
 
   if (model == "gpt2") {
     spec.alphabet = BpeSpec::Alphabet::kByteLevel;
-    std::string pre = m.has("tokenizer.ggml.pre") ? m.str("tokenizer.ggml.pre") : "default";
+    std::string pre = m.has("tokenizer.ggml.pre") ? m.get_string("tokenizer.ggml.pre") : "default";
     const char* re = split_regex_for_pre(pre);
     require(re != nullptr, path + ": tokenizer.ggml.pre '" + pre +
                                "' is not supported (known: gpt-2, llama-bpe, qwen2, "
@@ -61,7 +62,7 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
     if (pre == "qwen2" || pre == "deepseek-r1-qwen")
       spec.normalizer.push_back({BpeSpec::NormStep::kNfc, "", ""});
     if (pre == "llama-bpe" || pre == "llama3") spec.ignore_merges = true;
-    for (const auto& s : m.strings("tokenizer.ggml.merges")) {
+    for (const auto& s : m.get_strings("tokenizer.ggml.merges")) {
       size_t sp = s.find(' ');
       require(sp != std::string::npos && sp > 0 && sp + 1 < s.size() &&
                   s.find(' ', sp + 1) == std::string::npos,
@@ -70,13 +71,13 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
     }
   } else if (model == "llama") {
     spec.alphabet = BpeSpec::Alphabet::kChars;
-    const auto& scores = m.floats("tokenizer.ggml.scores");
+    const auto scores = m.get_floats("tokenizer.ggml.scores");
     spec.scores.assign(scores.begin(), scores.end());
     spec.byte_fallback = true;
     for (size_t id = 0; id < n; ++id)
       if (types[id] == kUnknown) spec.unk_token = spec.vocab[id];
     bool space_prefix = m.has("tokenizer.ggml.add_space_prefix")
-                            ? m.boolean("tokenizer.ggml.add_space_prefix")
+                            ? m.get_bool("tokenizer.ggml.add_space_prefix")
                             : true;
     spec.normalizer.push_back({BpeSpec::NormStep::kReplace, " ", "\u2581"});
     if (space_prefix) spec.normalizer.push_back({BpeSpec::NormStep::kPrepend, "\u2581", ""});
