@@ -42,8 +42,18 @@ class LlamaModel {
   // Full logits [B*T, V] — for tests and small evaluations only.
   void forward_logits(const Batch& batch, float* logits);
 
-  // Bytes held by the activation buffer (planned for the largest batch seen so far).
+  // Bytes held by the activation buffer (planned for the largest batch seen so far): saved
+  // activations, backward scratch and one chunk of logits. With the parameters, gradients
+  // and AdamW moments (4 × 4 bytes per parameter) this is the peak memory of a training step.
   size_t activation_bytes() const;
+
+  // Rows of logits the fused LM head + loss processes at a time (default 256). Tests set it
+  // small to exercise the chunking. Memory for logits is rows × vocab_size floats.
+  void set_loss_chunk_rows(int rows);
+  int loss_chunk_rows() const;
+
+  // RoPE inverse frequencies (with rope_scaling applied), as used by forward and decode.
+  const std::vector<double>& rope_inv_freq() const;
 
  private:
   struct Impl;

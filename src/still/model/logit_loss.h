@@ -4,6 +4,7 @@
 // losses (teach/distil) implement the same interface on the teacher's stored signal.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "still/model/batch.h"
 
@@ -28,6 +29,7 @@ class CrossEntropyLoss : public LogitLoss {
 
  private:
   const Batch& batch_;
+  std::vector<double> row_loss_;  // per-row losses, summed in order (thread-count independent)
 };
 
 }  // namespace still

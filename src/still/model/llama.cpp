@@ -1,0 +1,412 @@
+#include "still/model/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "still/kernels/attention.h"
+#include "still/kernels/embedding.h"
+#include "still/kernels/matmul.h"
+#include "still/kernels/rmsnorm.h"
+#include "still/kernels/rope.h"
+#include "still/kernels/swiglu.h"
+#include "still/util/error.h"
+#include "still/util/rng.h"
+
+namespace still {
+
+namespace k = kernels;
+
+namespace {
+
+constexpr int kDefaultLossChunkRows = 256;
+
+LlamaConfig validated(const LlamaConfig& c) {
+  c.validate();
+  return c;
+}
+
+kernels::RopeScaling rope_scaling_of(const LlamaConfig& c) {
+  kernels::RopeScaling s;
+  const auto& j = c.rope_scaling;
+  if (j.is_null()) return s;
+  require(j.is_object(), "config: rope_scaling must be an object or null");
+  auto num = [&](const char* key, double& out) {
+    if (j.contains(key) && j[key].is_number()) out = j[key].get<double>();
+  };
+  if (j.contains("rope_type") && j["rope_type"].is_string())
+    s.type = j["rope_type"].get<std::string>();
+  else if (j.contains("type") && j["type"].is_string())
+    s.type = j["type"].get<std::string>();
+  num("factor", s.factor);
+  num("low_freq_factor", s.low_freq_factor);
+  num("high_freq_factor", s.high_freq_factor);
+  num("original_max_position_embeddings", s.original_max_positions);
+  return s;
+}
+
+// Checks a batch against the model before any kernel runs (kernels trust their inputs).
+void check_batch(const Batch& b, const LlamaConfig& c) {
+  require(b.B > 0 && b.T > 0, "batch: B and T must be positive (got B=" + std::to_string(b.B) +
+                                  " T=" + std::to_string(b.T) + ")");
+  const size_t n = size_t(b.B) * size_t(b.T);
+  require(b.tokens.size() == n && b.targets.size() == n && b.positions.size() == n,
+          "batch: tokens/targets/positions must each hold B*T = " + std::to_string(n) + " entries");
+  for (size_t i = 0; i < n; ++i) {
+    const int t = int(i % size_t(b.T));
+    require(b.tokens[i] >= 0 && b.tokens[i] < c.vocab_size,
+            "batch: token " + std::to_string(b.tokens[i]) + " at index " + std::to_string(i) +
+                " is outside the vocabulary of " + std::to_string(c.vocab_size));
+    require(b.targets[i] >= -1 && b.targets[i] < c.vocab_size,
+            "batch: target " + std::to_string(b.targets[i]) + " at index " + std::to_string(i) +
+                " is outside the vocabulary (or -1 for masked)");
+    require(b.positions[i] >= 0 && b.positions[i] <= t,
+            "batch: position " + std::to_string(b.positions[i]) + " at index " + std::to_string(i) +
+                " must be in [0, " + std::to_string(t) +
+                "] (a document cannot start before its row)");
+  }
+}
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+}  // namespace
+
+// What one block saves in the forward pass for its backward pass.
+struct LayerActs {
+  float *attn_in, *attn_rstd;  // normed input of attention, its inverse RMS
+  float *q_raw, *k_raw;        // projections before q/k norm (only with qk_norm)
+  float *q_rstd, *k_rstd;      // q/k norm inverse RMS per (token, head)
+  float *q, *k, *v;            // after q/k norm and RoPE: what attention reads
+  float *att, *lse;            // attention output (before o_proj) and its logsumexp
+  float* mid;                  // residual stream after attention
+  float *ffn_in, *ffn_rstd;
+  float *gate, *up, *hid;  // SwiGLU inputs and output
+};
+
+struct LlamaModel::Impl {
+  int chunk_rows = kDefaultLossChunkRows;
+  int64_t planned_rows = 0;  // B*T the buffer is planned for
+  std::unique_ptr<float, FreeDeleter> buffer;
+  size_t buffer_floats = 0;
+
+  std::vector<float*> res;  // residual stream entering block l (res[L]: after the last)
+  std::vector<LayerActs> layers;
+  float *final_out = nullptr, *final_rstd = nullptr;
+  // Backward scratch, reused by every block.
+  float *d_res, *d_x, *dq, *dk, *dv, *dq_raw, *dk_raw, *d_att, *d_gate, *d_up, *d_hid, *d_final;
+  float* logits;  // one chunk of [rows, V]
+
+  std::vector<double> inv_freq;
+  std::vector<float> rope_cos, rope_sin;  // [positions, head_dim/2]
+  int rope_positions = 0;
+
+  // Lays out every buffer for N = B*T rows starting at `base`; returns the floats needed.
+  // Called once with nullptr to measure, then with the real allocation.
+  size_t assign(float* base, const LlamaConfig& c, int64_t N) {
+    size_t off = 0;
+    auto take = [&](int64_t n) {
+      float* p = base ? base + off : nullptr;
+      off += (size_t(n) + 15) & ~size_t(15);  // 64-byte aligned slices
+      return p;
+    };
+    const int64_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, H = c.n_heads;
+    const int64_t KVH = c.n_kv_heads;
+    res.assign(size_t(c.n_layers) + 1, nullptr);
+    layers.assign(size_t(c.n_layers), LayerActs{});
+    res[0] = take(N * D);
+    for (int l = 0; l < c.n_layers; ++l) {
+      LayerActs& a = layers[size_t(l)];
+      a.attn_in = take(N * D);
+      a.attn_rstd = take(N);
+      a.q_raw = c.qk_norm ? take(N * Q) : nullptr;
+      a.k_raw = c.qk_norm ? take(N * KV) : nullptr;
+      a.q_rstd = c.qk_norm ? take(N * H) : nullptr;
+      a.k_rstd = c.qk_norm ? take(N * KVH) : nullptr;
+      a.q = take(N * Q);
+      a.k = take(N * KV);
+      a.v = take(N * KV);
+      a.att = take(N * Q);
+      a.lse = take(N * H);
+      a.mid = take(N * D);
+      a.ffn_in = take(N * D);
+      a.ffn_rstd = take(N);
+      a.gate = take(N * F);
+      a.up = take(N * F);
+      a.hid = take(N * F);
+      res[size_t(l) + 1] = take(N * D);
+    }
+    final_out = take(N * D);
+    final_rstd = take(N);
+    d_res = take(N * D);
+    d_x = take(N * D);
+    dq = take(N * Q);
+    dk = take(N * KV);
+    dv = take(N * KV);
+    dq_raw = c.qk_norm ? take(N * Q) : nullptr;
+    dk_raw = c.qk_norm ? take(N * KV) : nullptr;
+    d_att = take(N * Q);
+    d_gate = take(N * F);
+    d_up = take(N * F);
+    d_hid = take(N * F);
+    d_final = take(N * D);
+    logits = take(std::min<int64_t>(chunk_rows, N) * c.vocab_size);
+    return off;
+  }
+
+  // Plans the activation buffer for N rows; only grows.
+  void plan(const LlamaConfig& c, int64_t N) {
+    if (N <= planned_rows) return;
+    const size_t floats = assign(nullptr, c, N);
+    const size_t bytes = (floats * sizeof(float) + 63) & ~size_t(63);
+    buffer.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    if (!buffer)
+      throw Error("out of memory: the activation buffer for " + std::to_string(N) +
+                  " tokens needs " + std::to_string(bytes >> 20) +
+                  " MiB; use a smaller batch or sequence length");
+    std::memset(buffer.get(), 0, bytes);  // fault the pages in once, here
+    buffer_floats = floats;
+    assign(buffer.get(), c, N);
+    planned_rows = N;
+  }
+
+  void ensure_rope(const LlamaConfig& c, int n_pos) {
+    if (n_pos <= rope_positions) return;
+    const size_t half = size_t(c.head_dim / 2);
+    rope_cos.resize(size_t(n_pos) * half);
+    rope_sin.resize(size_t(n_pos) * half);
+    k::rope_tables(inv_freq, 0, n_pos, rope_cos.data(), rope_sin.data());
+    rope_positions = n_pos;
+  }
+
+  void forward(const LlamaConfig& c, const ParamLayout& lay, const float* P, const Batch& batch);
+  LossStats lm_head_loss(const LlamaConfig& c, const ParamLayout& lay, const float* P, float* G,
+                         int64_t N, LogitLoss& loss, bool want_grad, float grad_scale);
+  void backward(const LlamaConfig& c, const ParamLayout& lay, const float* P, float* G,
+                const Batch& batch);
+};
+
+namespace {
+
+const float* opt(const float* base, size_t offset) {
+  return offset == ParamLayout::kAbsent ? nullptr : base + offset;
+}
+float* opt(float* base, size_t offset) {
+  return offset == ParamLayout::kAbsent ? nullptr : base + offset;
+}
+
+k::AttentionDims attention_dims(const LlamaConfig& c, const Batch& b) {
+  return {b.B, b.T, c.n_heads, c.n_kv_heads, c.head_dim};
+}
+
+}  // namespace
+
+void LlamaModel::Impl::forward(const LlamaConfig& c, const ParamLayout& lay, const float* P,
+                               const Batch& batch) {
+  const int64_t N = int64_t(batch.B) * batch.T;
+  const int D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, hd = c.head_dim;
+  const int32_t* pos = batch.positions.data();
+  const float eps = c.norm_eps;
+  const float *cos = rope_cos.data(), *sin = rope_sin.data();
+
+  k::embedding_forward(res[0], P + lay.embed, batch.tokens.data(), N, D);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerOffsets& o = lay.layers[size_t(l)];
+    LayerActs& a = layers[size_t(l)];
+    // Attention: norm → q/k/v projections (+bias) → q/k norm → RoPE → attention → o_proj.
+    k::rmsnorm_forward(a.attn_in, a.attn_rstd, res[size_t(l)], P + o.attn_norm, N, D, eps);
+    float* q_dst = c.qk_norm ? a.q_raw : a.q;
+    float* k_dst = c.qk_norm ? a.k_raw : a.k;
+    k::linear_forward(q_dst, a.attn_in, P + o.wq, opt(P, o.bq), N, D, Q);
+    k::linear_forward(k_dst, a.attn_in, P + o.wk, opt(P, o.bk), N, D, KV);
+    k::linear_forward(a.v, a.attn_in, P + o.wv, opt(P, o.bv), N, D, KV);
+    if (c.qk_norm) {
+      k::rmsnorm_forward(a.q, a.q_rstd, a.q_raw, P + o.q_norm, N * c.n_heads, hd, eps);
+      k::rmsnorm_forward(a.k, a.k_rstd, a.k_raw, P + o.k_norm, N * c.n_kv_heads, hd, eps);
+    }
+    k::rope_forward(a.q, pos, N, c.n_heads, hd, cos, sin);
+    k::rope_forward(a.k, pos, N, c.n_kv_heads, hd, cos, sin);
+    k::attention_forward(a.att, a.lse, a.q, a.k, a.v, pos, attention_dims(c, batch));
+    std::memcpy(a.mid, res[size_t(l)], sizeof(float) * size_t(N * D));
+    k::linear_forward(a.mid, a.att, P + o.wo, nullptr, N, Q, D, /*accumulate=*/true);
+    // MLP: norm → gate/up → SwiGLU → down_proj, added to the residual stream.
+    k::rmsnorm_forward(a.ffn_in, a.ffn_rstd, a.mid, P + o.ffn_norm, N, D, eps);
+    k::linear_forward(a.gate, a.ffn_in, P + o.w_gate, nullptr, N, D, F);
+    k::linear_forward(a.up, a.ffn_in, P + o.w_up, nullptr, N, D, F);
+    k::swiglu_forward(a.hid, a.gate, a.up, N * F);
+    float* out = res[size_t(l) + 1];
+    std::memcpy(out, a.mid, sizeof(float) * size_t(N * D));
+    k::linear_forward(out, a.hid, P + o.w_down, nullptr, N, F, D, /*accumulate=*/true);
+  }
+  k::rmsnorm_forward(final_out, final_rstd, res[size_t(c.n_layers)], P + lay.final_norm, N, D, eps);
+}
+
+// The LM head fused with the loss, a chunk of rows at a time: logits = h·Wᵀ, the loss turns
+// them into dlogits in place, then dh = dlogits·W and dW += dlogitsᵀ·h.
+LossStats LlamaModel::Impl::lm_head_loss(const LlamaConfig& c, const ParamLayout& lay,
+                                         const float* P, float* G, int64_t N, LogitLoss& loss,
+                                         bool want_grad, float grad_scale) {
+  const int D = c.dim, V = c.vocab_size;
+  const float* W = P + lay.lm_head;
+  LossStats stats;
+  for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
+    const int n = int(std::min<int64_t>(chunk_rows, N - r0));
+    const float* h = final_out + r0 * D;
+    k::matmul(false, true, n, V, D, 1.0f, h, D, W, D, 0.0f, logits, V);
+    stats += loss.process(r0, n, V, logits, want_grad, grad_scale);
+    if (!want_grad) continue;
+    k::matmul(false, false, n, D, V, 1.0f, logits, V, W, D, 0.0f, d_final + r0 * D, D);
+    k::matmul(true, false, V, D, n, 1.0f, logits, V, h, D, 1.0f, G + lay.lm_head, D);
+  }
+  return stats;
+}
+
+void LlamaModel::Impl::backward(const LlamaConfig& c, const ParamLayout& lay, const float* P,
+                                float* G, const Batch& batch) {
+  const int64_t N = int64_t(batch.B) * batch.T;
+  const int D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, hd = c.head_dim;
+  const int32_t* pos = batch.positions.data();
+  const float *cos = rope_cos.data(), *sin = rope_sin.data();
+
+  // d_res carries dL/d(residual stream) down through the blocks.
+  k::rmsnorm_backward(d_res, G + lay.final_norm, d_final, res[size_t(c.n_layers)],
+                      P + lay.final_norm, final_rstd, N, D, /*accumulate_dx=*/false);
+  for (int l = c.n_layers - 1; l >= 0; --l) {
+    const LayerOffsets& o = lay.layers[size_t(l)];
+    const LayerActs& a = layers[size_t(l)];
+    // MLP.
+    k::linear_backward(d_hid, G + o.w_down, nullptr, d_res, a.hid, P + o.w_down, N, F, D, false);
+    k::swiglu_backward(d_gate, d_up, d_hid, a.gate, a.up, N * F);
+    k::linear_backward(d_x, G + o.w_gate, nullptr, d_gate, a.ffn_in, P + o.w_gate, N, D, F, false);
+    k::linear_backward(d_x, G + o.w_up, nullptr, d_up, a.ffn_in, P + o.w_up, N, D, F, true);
+    k::rmsnorm_backward(d_res, G + o.ffn_norm, d_x, a.mid, P + o.ffn_norm, a.ffn_rstd, N, D, true);
+    // Attention.
+    k::linear_backward(d_att, G + o.wo, nullptr, d_res, a.att, P + o.wo, N, Q, D, false);
+    k::attention_backward(dq, dk, dv, d_att, a.att, a.lse, a.q, a.k, a.v, pos,
+                          attention_dims(c, batch));
+    k::rope_backward(dq, pos, N, c.n_heads, hd, cos, sin);
+    k::rope_backward(dk, pos, N, c.n_kv_heads, hd, cos, sin);
+    const float* dq_in = dq;
+    const float* dk_in = dk;
+    if (c.qk_norm) {
+      k::rmsnorm_backward(dq_raw, G + o.q_norm, dq, a.q_raw, P + o.q_norm, a.q_rstd, N * c.n_heads,
+                          hd, false);
+      k::rmsnorm_backward(dk_raw, G + o.k_norm, dk, a.k_raw, P + o.k_norm, a.k_rstd,
+                          N * c.n_kv_heads, hd, false);
+      dq_in = dq_raw;
+      dk_in = dk_raw;
+    }
+    k::linear_backward(d_x, G + o.wq, opt(G, o.bq), dq_in, a.attn_in, P + o.wq, N, D, Q, false);
+    k::linear_backward(d_x, G + o.wk, opt(G, o.bk), dk_in, a.attn_in, P + o.wk, N, D, KV, true);
+    k::linear_backward(d_x, G + o.wv, opt(G, o.bv), dv, a.attn_in, P + o.wv, N, D, KV, true);
+    k::rmsnorm_backward(d_res, G + o.attn_norm, d_x, res[size_t(l)], P + o.attn_norm, a.attn_rstd,
+                        N, D, true);
+  }
+  // With tied embeddings this adds to the LM head's gradient already in the same slice.
+  k::embedding_backward(G + lay.embed, d_res, batch.tokens.data(), N, D, c.vocab_size);
+}
+
+LlamaModel::LlamaModel(const LlamaConfig& config)
+    : config_(validated(config)),
+      layout_(config_),
+      params_(layout_.total(), 0.0f),
+      grads_(layout_.total(), 0.0f),
+      impl_(std::make_unique<Impl>()) {
+  impl_->inv_freq =
+      k::rope_inv_freq(config_.head_dim, double(config_.rope_theta), rope_scaling_of(config_));
+}
+
+LlamaModel::~LlamaModel() = default;
+
+void LlamaModel::init_random(uint64_t seed) {
+  const double std_dev = 0.02;
+  const double out_scale = 1.0 / std::sqrt(2.0 * config_.n_layers);
+  const auto& tensors = layout_.tensors();
+  for (size_t ti = 0; ti < tensors.size(); ++ti) {
+    const ParamInfo& t = tensors[ti];
+    float* p = params_.data() + t.offset;
+    if (t.shape.size() == 1) {  // norms get ones, biases zeros
+      const bool bias = t.name.size() >= 4 && t.name.compare(t.name.size() - 4, 4, "bias") == 0;
+      std::fill(p, p + t.numel, bias ? 0.0f : 1.0f);
+      continue;
+    }
+    const bool out_proj =
+        t.name.find("o_proj") != std::string::npos || t.name.find("down_proj") != std::string::npos;
+    const double sd = out_proj ? std_dev * out_scale : std_dev;
+    // One RNG stream per (tensor, chunk): the same values for any thread count.
+    constexpr int64_t kChunk = 1 << 16;
+    const int64_t chunks = (int64_t(t.numel) + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      Rng rng(mix_seed(seed, ti, uint64_t(ch)));
+      const int64_t end = std::min<int64_t>(int64_t(t.numel), (ch + 1) * kChunk);
+      for (int64_t i = ch * kChunk; i < end; ++i) p[i] = float(sd * rng.normal());
+    }
+  }
+}
+
+void LlamaModel::zero_grads() {
+  float* g = grads_.data();
+  const int64_t n = int64_t(grads_.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) g[i] = 0.0f;
+}
+
+LossStats LlamaModel::forward_backward(const Batch& batch, LogitLoss& loss, float grad_scale) {
+  check_batch(batch, config_);
+  const int64_t N = int64_t(batch.B) * batch.T;
+  impl_->plan(config_, N);
+  impl_->ensure_rope(config_, batch.T);
+  impl_->forward(config_, layout_, params_.data(), batch);
+  LossStats s = impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, true,
+                                    grad_scale);
+  impl_->backward(config_, layout_, params_.data(), grads_.data(), batch);
+  return s;
+}
+
+LossStats LlamaModel::forward_backward(const Batch& batch, float grad_scale) {
+  CrossEntropyLoss ce(batch);
+  return forward_backward(batch, ce, grad_scale);
+}
+
+LossStats LlamaModel::forward_loss(const Batch& batch, LogitLoss& loss) {
+  check_batch(batch, config_);
+  const int64_t N = int64_t(batch.B) * batch.T;
+  impl_->plan(config_, N);
+  impl_->ensure_rope(config_, batch.T);
+  impl_->forward(config_, layout_, params_.data(), batch);
+  return impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, false, 0.0f);
+}
+
+LossStats LlamaModel::forward_loss(const Batch& batch) {
+  CrossEntropyLoss ce(batch);
+  return forward_loss(batch, ce);
+}
+
+void LlamaModel::forward_logits(const Batch& batch, float* logits) {
+  check_batch(batch, config_);
+  const int64_t N = int64_t(batch.B) * batch.T;
+  impl_->plan(config_, N);
+  impl_->ensure_rope(config_, batch.T);
+  impl_->forward(config_, layout_, params_.data(), batch);
+  k::matmul(false, true, N, config_.vocab_size, config_.dim, 1.0f, impl_->final_out, config_.dim,
+            params_.data() + layout_.lm_head, config_.dim, 0.0f, logits, config_.vocab_size);
+}
+
+size_t LlamaModel::activation_bytes() const { return impl_->buffer_floats * sizeof(float); }
+
+void LlamaModel::set_loss_chunk_rows(int rows) {
+  require(rows > 0, "loss chunk rows must be positive (got " + std::to_string(rows) + ")");
+  if (rows == impl_->chunk_rows) return;
+  impl_->chunk_rows = rows;
+  impl_->planned_rows = 0;  // the logits chunk changes size: plan again on the next batch
+}
+
+int LlamaModel::loss_chunk_rows() const { return impl_->chunk_rows; }
+
+const std::vector<double>& LlamaModel::rope_inv_freq() const { return impl_->inv_freq; }
+
+}  // namespace still

@@ -1,0 +1,51 @@
+#include "still/model/logit_loss.h"
+
+#include <cmath>
+#include <string>
+
+#include "still/util/error.h"
+
+namespace still {
+
+LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, bool want_grad,
+                                    float grad_scale) {
+  require(row0 >= 0 && row0 + n <= int64_t(batch_.targets.size()),
+          "cross-entropy: rows [" + std::to_string(row0) + ", " + std::to_string(row0 + n) +
+              ") are outside the batch's " + std::to_string(batch_.targets.size()) + " targets");
+  const int32_t* targets = batch_.targets.data() + row0;
+  for (int r = 0; r < n; ++r)
+    require(targets[r] >= -1 && targets[r] < V,
+            "cross-entropy: target " + std::to_string(targets[r]) + " at row " +
+                std::to_string(row0 + r) + " is outside the vocabulary of " + std::to_string(V));
+  row_loss_.assign(size_t(n), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < n; ++r) {
+    float* x = logits + int64_t(r) * V;
+    const int32_t target = targets[r];
+    if (target < 0) {
+      if (want_grad)
+        for (int i = 0; i < V; ++i) x[i] = 0.0f;
+      continue;
+    }
+    // Stable log-softmax: lse = max + log Σ exp(x − max), the sum in double.
+    float mx = x[0];
+    for (int i = 1; i < V; ++i) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0;
+    for (int i = 0; i < V; ++i) sum += std::exp(double(x[i] - mx));
+    const double lse = double(mx) + std::log(sum);
+    row_loss_[size_t(r)] = lse - double(x[target]);
+    if (want_grad) {
+      for (int i = 0; i < V; ++i) x[i] = grad_scale * float(std::exp(double(x[i]) - lse));
+      x[target] -= grad_scale;
+    }
+  }
+  LossStats s;
+  for (int r = 0; r < n; ++r)
+    if (targets[r] >= 0) {
+      s.loss_sum += row_loss_[size_t(r)];
+      ++s.count;
+    }
+  return s;
+}
+
+}  // namespace still
