@@ -14,5 +14,6 @@ enum ExitCode : int {
 };
 
 void register_version(CLI::App& app);
+void register_teach(CLI::App& app);
 
 }  // namespace still::cli

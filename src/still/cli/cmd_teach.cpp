@@ -1,0 +1,71 @@
+// `still teach`: run a teacher over a corpus and store its top-k signal.
+#include <omp.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "still/cli/commands.h"
+#include "still/model/open_model.h"
+#include "still/teach/teach.h"
+#include "still/util/log.h"
+
+namespace still::cli {
+
+void register_teach(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "teach", "Run a teacher over a corpus and store its top-k next-token signal for distil");
+  struct Args {
+    TeachOptions opt;
+    std::string teacher, tokenizer;
+    int threads = 0;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--teacher", a->teacher, "Teacher model: a still run or checkpoint directory")
+      ->required();
+  cmd->add_option("--data", a->opt.data, "Corpus (.txt, blank-line separated documents; .jsonl)")
+      ->required();
+  cmd->add_option("--out", a->opt.out, "Signal directory to write (resumes if it exists)")
+      ->required();
+  cmd->add_option("--top-k", a->opt.k, "Token ids stored per position")->capture_default_str();
+  cmd->add_option("--window", a->opt.window, "Tokens per window (0 = teacher's context)")
+      ->capture_default_str();
+  cmd->add_option("--batch", a->opt.batch, "Windows per forward pass")->capture_default_str();
+  cmd->add_option("--shard-windows", a->opt.windows_per_shard, "Windows per shard file")
+      ->capture_default_str();
+  cmd->add_option("--quant-step", a->opt.logp_step,
+                  "Log-probability quantisation step in nats (1/16 default)")
+      ->capture_default_str();
+  cmd->add_option("--max-windows", a->opt.max_windows, "Stop after this many windows (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--tokenizer", a->tokenizer, "Override the teacher's tokenizer");
+  cmd->add_option("--threads", a->threads, "Threads (0 = every core)")->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->callback([a] {
+    if (a->threads > 0) omp_set_num_threads(a->threads);
+    OpenedModel t = open_model(a->teacher, a->tokenizer);
+    TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.sha256};
+    TeachResult r = run_teach(a->opt, th);
+    nlohmann::json j = {{"signal", a->opt.out},
+                        {"windows", r.windows},
+                        {"tokens", r.tokens},
+                        {"shards_written", r.shards_written},
+                        {"shards_kept", r.shards_kept},
+                        {"seconds", r.seconds},
+                        {"tokens_per_second", r.seconds > 0 ? double(r.tokens) / r.seconds : 0},
+                        {"teacher_nats_per_token", r.teacher_nats_per_token},
+                        {"signal_bytes", r.signal_bytes},
+                        {"bytes_per_entry", r.bytes_per_entry}};
+    if (a->json) {
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
+      std::printf("signal %s: %lld windows, %lld tokens, k=%d, %s (%.2f B/entry), teacher %.3f "
+                  "nats/token\n",
+                  a->opt.out.c_str(), (long long)r.windows, (long long)r.tokens, a->opt.k,
+                  format_bytes(double(r.signal_bytes)).c_str(), r.bytes_per_entry,
+                  r.teacher_nats_per_token);
+    }
+  });
+}
+
+}  // namespace still::cli

@@ -1,0 +1,25 @@
+// Opens a model and its tokenizer for inference from whatever a user points at: a still
+// run directory (its latest checkpoint) or a checkpoint directory. Every command that takes
+// `--model`, `--teacher` or `--student MODEL` goes through here.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "still/formats/tokenizer/tokenizer.h"
+#include "still/model/llama.h"
+
+namespace still {
+
+struct OpenedModel {
+  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string path;      // as given
+  std::string resolved;  // the directory or file actually read
+  std::string sha256;    // identity: its manifest's hash (or the weights file's)
+};
+
+// Throws still::Error naming the path and what is wrong. `tokenizer_override`, when not
+// empty, replaces the model's own tokenizer (load_tokenizer syntax).
+OpenedModel open_model(const std::string& path, const std::string& tokenizer_override = "");
+
+}  // namespace still
