@@ -1,0 +1,166 @@
+#include "still/eval/tasks.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "still/ledger/manifest.h"
+#include "still/train/corpus.h"
+#include "still/train/packing.h"
+#include "still/util/error.h"
+#include "still/util/log.h"
+
+namespace still::eval {
+namespace {
+
+// Rows of teacher log-probs kept per batch stay under this (B·T·V floats).
+constexpr double kTeacherRowBytes = 256.0 * 1024 * 1024;
+
+std::vector<int32_t> doc_tokens(const Tokenizer& tok, const std::string& text) {
+  // As train::make_corpus: BOS and EOS around every document when the tokenizer has them.
+  std::vector<int32_t> t;
+  auto body = tok.encode(text);
+  if (body.empty()) return t;
+  if (tok.bos_id() >= 0) t.push_back(tok.bos_id());
+  t.insert(t.end(), body.begin(), body.end());
+  if (tok.eos_id() >= 0) t.push_back(tok.eos_id());
+  return t;
+}
+
+}  // namespace
+
+double PerplexityScore::ppl() const { return std::exp(nats_per_token()); }
+
+std::vector<std::string> task_documents(const SuiteTask& task) {
+  return train::split_documents(task.content, task.format == "jsonl", task.resolved_path);
+}
+
+PerplexityScore score_perplexity(LmScorer& model, const Tokenizer& tok, const SuiteTask& task,
+                                 const TaskOptions& opt, LmScorer* teacher, Calibration& calib,
+                                 Agreement& agree) {
+  auto docs = task_documents(task);
+  if (opt.limit > 0 && int64_t(docs.size()) > opt.limit) docs.resize(size_t(opt.limit));
+  PerplexityScore score;
+  train::TokenDocs td;
+  for (auto& d : docs) {
+    auto t = doc_tokens(tok, d);
+    if (t.size() < 2) continue;  // nothing to predict
+    td.add(t);
+    score.docs += 1;
+    score.bytes += int64_t(d.size());
+  }
+  require(score.docs > 0, task.resolved_path + ": task \"" + task.name +
+                              "\" holds no document of two or more tokens to score");
+  const int T = task.window > 0 ? task.window : model.max_seq();
+  require(T >= 2 && T <= model.max_seq(), "task \"" + task.name + "\": window " +
+                                              std::to_string(T) + " exceeds the model's max_seq " +
+                                              std::to_string(model.max_seq()));
+  int B = std::max(1, opt.batch_rows);
+  if (teacher) {
+    double row_bytes = double(T) * teacher->vocab_size() * sizeof(float);
+    B = std::max(1, std::min(B, int(kTeacherRowBytes / row_bytes)));
+  }
+  auto batches = train::make_heldout_batches(td, B, T, INT_MAX);
+  Progress bar("perplexity " + task.name, int64_t(td.tokens.size()), "tokens");
+  int64_t seen = 0;
+  for (auto& b : batches) {
+    TeacherRows trows(b);
+    if (teacher) teacher->run(b, trows);
+    StudentProbe probe(b, teacher ? &trows : nullptr, calib, agree);
+    double t0 = wall_seconds_now();
+    LossStats st = model.run(b, probe);
+    score.seconds += wall_seconds_now() - t0;
+    score.nats += st.loss_sum;
+    score.tokens += st.count;
+    seen = std::min<int64_t>(int64_t(td.tokens.size()), seen + int64_t(b.B) * b.T);
+    if (opt.progress)
+      bar.update(seen, "nats/token " + std::to_string(score.nats_per_token()).substr(0, 6));
+  }
+  bar.finish();
+  return score;
+}
+
+std::pair<std::vector<int32_t>, int> mc_pair_tokens(const Tokenizer& tok, const std::string& ctx,
+                                                    const std::string& ending) {
+  std::vector<int32_t> whole = tok.encode(ctx + " " + ending);
+  size_t n_ctx = tok.encode(ctx).size();
+  require(whole.size() > n_ctx, "ending \"" + ending.substr(0, 40) + "\" yields no tokens");
+  std::vector<int32_t> seq;
+  if (tok.bos_id() >= 0) seq.push_back(tok.bos_id());
+  seq.insert(seq.end(), whole.begin(), whole.end());
+  return {seq, int(whole.size() - n_ctx)};
+}
+
+McScore score_multiple_choice(LmScorer& model, const Tokenizer& tok,
+                              const std::vector<McItem>& all_items, const TaskOptions& opt) {
+  size_t n_items = all_items.size();
+  if (opt.limit > 0) n_items = std::min(n_items, size_t(opt.limit));
+  McScore score;
+  score.logprobs.resize(n_items);
+  const int max_T = model.max_seq();
+  const size_t per_pass = size_t(std::max(1, opt.mc_items));
+  Progress bar("multiple choice", int64_t(n_items), "items");
+  for (size_t i0 = 0; i0 < n_items; i0 += per_pass) {
+    size_t i1 = std::min(n_items, i0 + per_pass);
+    // One row per (item, ending): the sequence's inputs, left-truncated to the window as
+    // lm-eval does, with only the ending's tokens scored.
+    struct RowSpec {
+      std::vector<int32_t> seq;
+      int n_cont;
+    };
+    std::vector<RowSpec> rows;
+    int T = 1;
+    for (size_t i = i0; i < i1; ++i)
+      for (auto& e : all_items[i].endings) {
+        auto [seq, n_cont] = mc_pair_tokens(tok, all_items[i].context, e);
+        require(n_cont < max_T, "an ending of item " + std::to_string(i + 1) + " has " +
+                                    std::to_string(n_cont) + " tokens, more than the window");
+        if (int(seq.size()) - 1 > max_T) seq.erase(seq.begin(), seq.end() - (max_T + 1));
+        T = std::max(T, int(seq.size()) - 1);
+        rows.push_back({std::move(seq), n_cont});
+      }
+    Batch b;
+    b.resize(int(rows.size()), T);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      auto& s = rows[r].seq;
+      int L = int(s.size()) - 1;
+      for (int p = 0; p < L; ++p) {
+        size_t at = r * size_t(T) + size_t(p);
+        b.tokens[at] = s[size_t(p)];
+        b.positions[at] = p;
+        if (p >= L - rows[r].n_cont) b.targets[at] = s[size_t(p) + 1];
+      }
+      score.tokens += L;
+    }
+    TargetLogprobs probe(b);
+    double t0 = wall_seconds_now();
+    model.run(b, probe);
+    score.seconds += wall_seconds_now() - t0;
+    size_t r = 0;
+    for (size_t i = i0; i < i1; ++i) {
+      const McItem& item = all_items[i];
+      std::vector<double>& lps = score.logprobs[i];
+      int best = 0, best_norm = 0;
+      double best_norm_v = 0;
+      for (size_t k = 0; k < item.endings.size(); ++k, ++r) {
+        double lp = 0;
+        for (int p = 0; p < T; ++p) {
+          size_t at = r * size_t(T) + size_t(p);
+          if (b.targets[at] >= 0) lp += probe.logprobs()[at];
+        }
+        lps.push_back(lp);
+        double norm = lp / double(item.endings[k].size());
+        if (lp > lps[size_t(best)]) best = int(k);
+        if (k == 0 || norm > best_norm_v) best_norm = int(k), best_norm_v = norm;
+      }
+      score.items += 1;
+      score.correct += best == item.label;
+      score.correct_norm += best_norm == item.label;
+    }
+    if (opt.progress) bar.update(int64_t(i1), "acc " + std::to_string(score.acc()).substr(0, 5));
+  }
+  bar.finish();
+  return score;
+}
+
+}  // namespace still::eval
