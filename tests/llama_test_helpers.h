@@ -5,6 +5,7 @@
 
 #include "still/model/batch.h"
 #include "still/model/config.h"
+#include "still/model/llama.h"
 #include "still/util/rng.h"
 
 namespace still::testing {
@@ -59,6 +60,19 @@ inline Batch make_batch(int B, int T, int vocab, uint64_t seed, int split = 9) {
   b.targets[size_t(T + split - 1)] = -1;  // last token of a document predicts nothing
   if (T > 5) b.targets[size_t(T) - 4] = -1;
   return b;
+}
+
+// Init, then widen the weights (std 0.02 -> 0.08) so every block matters and gradients are
+// well above float noise in the finite-difference check.
+inline void init_wide(LlamaModel& m, uint64_t seed) {
+  m.init_random(seed);
+  for (auto& t : m.layout().tensors())
+    if (t.shape.size() == 2)
+      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] *= 4.0f;
+    else if (t.name.find("bias") != std::string::npos)
+      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] = 0.1f * float(i % 7) - 0.3f;
+    else  // norms: not all ones, so their gradients are exercised
+      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] = 1.0f + 0.05f * float(i % 5);
 }
 
 }  // namespace still::testing

@@ -15,22 +15,10 @@
 namespace still {
 namespace {
 
+using testing::init_wide;
 using testing::make_batch;
 using testing::make_config;
 using testing::Variant;
-
-// Init, then widen the weights (std 0.02 -> 0.08) so every block matters and gradients are
-// well above float noise in the finite-difference check.
-void init_wide(LlamaModel& m, uint64_t seed) {
-  m.init_random(seed);
-  for (auto& t : m.layout().tensors())
-    if (t.shape.size() == 2)
-      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] *= 4.0f;
-    else if (t.name.find("bias") != std::string::npos)
-      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] = 0.1f * float(i % 7) - 0.3f;
-    else  // norms: not all ones, so their gradients are exercised
-      for (size_t i = 0; i < t.numel; ++i) m.params()[t.offset + i] = 1.0f + 0.05f * float(i % 5);
-}
 
 // For every tensor: the directional derivative along a random direction by central
 // differences of forward_loss, against grads()·direction from forward_backward.
