@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   });
 
   still::cli::register_version(app);
+  still::cli::register_eval(app);
   still::cli::register_teach(app);
 
   try {
