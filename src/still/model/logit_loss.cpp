@@ -27,15 +27,24 @@ LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, b
         for (int i = 0; i < V; ++i) x[i] = 0.0f;
       continue;
     }
-    // Stable log-softmax: lse = max + log Σ exp(x − max), the sum in double.
+    // Stable log-softmax: lse = max + log Σ exp(x − max), the sum in double. With a
+    // gradient, exp(x − max) is stored in place and scaled afterwards (one exp per logit).
     float mx = x[0];
     for (int i = 1; i < V; ++i) mx = x[i] > mx ? x[i] : mx;
+    const float target_logit = x[target];
     double sum = 0;
-    for (int i = 0; i < V; ++i) sum += std::exp(double(x[i] - mx));
-    const double lse = double(mx) + std::log(sum);
-    row_loss_[size_t(r)] = lse - double(x[target]);
     if (want_grad) {
-      for (int i = 0; i < V; ++i) x[i] = grad_scale * float(std::exp(double(x[i]) - lse));
+      for (int i = 0; i < V; ++i) {
+        x[i] = std::exp(x[i] - mx);
+        sum += x[i];
+      }
+    } else {
+      for (int i = 0; i < V; ++i) sum += std::exp(x[i] - mx);
+    }
+    row_loss_[size_t(r)] = double(mx) + std::log(sum) - double(target_logit);
+    if (want_grad) {
+      const float c = float(double(grad_scale) / sum);
+      for (int i = 0; i < V; ++i) x[i] *= c;
       x[target] -= grad_scale;
     }
   }

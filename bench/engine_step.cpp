@@ -1,0 +1,63 @@
+// Times LlamaModel training steps (forward + fused LM head/CE + backward) and greedy decode
+// on random tokens, and reports the memory of a step.
+// usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3]
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "still/model/llama.h"
+#include "still/util/rng.h"
+
+int main(int argc, char** argv) {
+  using Clock = std::chrono::steady_clock;
+  const std::string name = argc > 1 ? argv[1] : "stories15m";
+  const int B = argc > 2 ? std::atoi(argv[2]) : 8, T = argc > 3 ? std::atoi(argv[3]) : 256;
+  const int steps = argc > 4 ? std::atoi(argv[4]) : 3;
+  still::LlamaConfig c = still::LlamaConfig::preset(name);
+  still::LlamaModel m(c);
+  m.init_random(1);
+  still::Batch b;
+  b.resize(B, T);
+  still::Rng rng(2);
+  for (size_t i = 0; i < b.tokens.size(); ++i) {
+    b.tokens[i] = int32_t(rng.below(uint64_t(c.vocab_size)));
+    b.targets[i] = int32_t(rng.below(uint64_t(c.vocab_size)));
+    b.positions[i] = int32_t(i % size_t(T));
+  }
+  m.zero_grads();
+  m.forward_backward(b, 1.0f / float(b.num_scored()));  // warm-up, plans the buffer
+  auto t0 = Clock::now();
+  for (int s = 0; s < steps; ++s) {
+    m.zero_grads();
+    m.forward_backward(b, 1.0f / float(b.num_scored()));
+  }
+  const double sec = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+  const double tokens = double(B) * T;
+  const double flops = 6.0 * double(c.num_matmul_params()) * tokens;
+  const double mib = 1.0 / (1 << 20);
+  std::printf("%s B=%d T=%d threads=%d: %.0f ms/step, %.0f tokens/s, %.1f GFLOP/s (6N)\n",
+              name.c_str(), B, T, omp_get_max_threads(), sec * 1e3, tokens / sec,
+              flops / sec * 1e-9);
+  std::printf("memory: activations %.1f MiB, params+grads+AdamW %.1f MiB\n",
+              double(m.activation_bytes()) * mib, double(m.num_params_flat()) * 16 * mib);
+
+  still::KVCache cache(c, T);
+  std::vector<float> logits(size_t(c.vocab_size));
+  int32_t tok = 1;
+  t0 = Clock::now();
+  const int n = std::min(T, 64);
+  for (int i = 0; i < n; ++i) {
+    still::decode(m, cache, &tok, 1, logits.data());
+    int best = 0;
+    for (int v = 1; v < c.vocab_size; ++v)
+      if (logits[size_t(v)] > logits[size_t(best)]) best = v;
+    tok = best;
+  }
+  const double dsec = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("decode: %.0f tokens/s (batch 1, %d tokens)\n", n / dsec, n);
+  return 0;
+}
