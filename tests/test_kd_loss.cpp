@@ -215,3 +215,33 @@ TEST(KdLoss, ParsesLossNamesAndRejectsBadOnes) {
 }
 
 }  // namespace still
+
+namespace still {
+
+// Teacher 12 rows, student 10 (padding rows 10, 11): entries on padding rows join the tail,
+// giving the same loss as a teacher signal that had put that mass in the tail itself.
+TEST(KdLoss, PaddingVocabularyRowsFoldIntoTheTail) {
+  const int V = 10;
+  Batch b;
+  b.resize(1, 1);
+  b.targets = {2};
+  std::vector<int32_t> ids = {2, 11, 4};
+  std::vector<float> logp = {-0.5f, -2.5f, -3.0f};
+  double top = std::exp(-0.5) + std::exp(-2.5) + std::exp(-3.0);
+  std::vector<float> log_tail = {float(std::log1p(-top))};
+  std::vector<float> z(V);
+  Rng rng(4);
+  for (auto& x : z) x = float(rng.normal());
+  std::vector<float> z1 = z;
+  KdLoss padded(b, TeacherRows{3, ids.data(), logp.data(), log_tail.data(), 12},
+                KdOptions::parse("fkl", 1, 1));
+  LossStats a = padded.process(0, 1, V, z1.data(), false, 1);
+  std::vector<int32_t> ids2 = {2, 4};
+  std::vector<float> logp2 = {-0.5f, -3.0f};
+  std::vector<float> tail2 = {float(std::log(std::exp(double(log_tail[0])) + std::exp(-2.5)))};
+  KdRowResult r = kd_row(z.data(), V, ids2.data(), logp2.data(), tail2[0], 2, V, 2,
+                         KdOptions::parse("fkl", 1, 1), nullptr, 1);
+  EXPECT_NEAR(a.loss_sum, r.loss, 1e-6);
+}
+
+}  // namespace still

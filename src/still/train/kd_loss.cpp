@@ -261,7 +261,7 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
     const int32_t* ids = teacher_.ids + (row0 + r) * k;
     if (k == 0 || ids[0] < 0) continue;
     for (int i = 0; i < k; ++i)
-      require(ids[i] >= 0 && ids[i] < V,
+      require(ids[i] >= 0 && ids[i] < std::max(V, teacher_.teacher_vocab),
               "teacher signal names token " + std::to_string(ids[i]) +
                   " but the student's vocabulary has " + std::to_string(V) +
                   " tokens: teacher and student tokenizers differ");
@@ -285,11 +285,34 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
     if (!has_signal) opt.alpha = 0;  // no teacher here: plain CE
     static const int32_t kNoIds[1] = {0};
     static const float kNoLogp[1] = {0};
-    res[size_t(r)] = kd_row(z, V, has_signal ? ids : kNoIds,
-                            has_signal ? teacher_.logp + row * k : kNoLogp,
-                            has_signal ? teacher_.log_tail[row] : 0.0f, has_signal ? k : 0,
-                            teacher_.teacher_vocab, target, opt, want_grad ? z : nullptr,
-                            grad_scale);
+    const float* logp = has_signal ? teacher_.logp + row * k : kNoLogp;
+    float log_tail = has_signal ? teacher_.log_tail[row] : 0.0f;
+    int row_k = has_signal ? k : 0;
+    // Vocabularies that differ only by padding rows: teacher entries beyond the student's
+    // last row (padding the tokenizer never emits) join the tail bucket.
+    thread_local std::vector<int32_t> kept_ids;
+    thread_local std::vector<float> kept_logp;
+    if (has_signal && teacher_.teacher_vocab > V) {
+      kept_ids.clear();
+      kept_logp.clear();
+      double tail = log_tail;
+      for (int i = 0; i < k; ++i) {
+        if (ids[i] < V) {
+          kept_ids.push_back(ids[i]);
+          kept_logp.push_back(logp[i]);
+        } else {
+          double a = tail, b = logp[i], m = std::max(a, b);
+          tail = m + std::log(std::exp(a - m) + std::exp(b - m));
+        }
+      }
+      ids = kept_ids.data();
+      logp = kept_logp.data();
+      row_k = int(kept_ids.size());
+      log_tail = float(tail);
+    }
+    res[size_t(r)] = kd_row(z, V, has_signal ? ids : kNoIds, logp, log_tail, row_k,
+                            std::min(teacher_.teacher_vocab, V), target, opt,
+                            want_grad ? z : nullptr, grad_scale);
   }
   LossStats st;
   for (int r = 0; r < n; ++r) {  // fixed order: the sums don't depend on the thread count
