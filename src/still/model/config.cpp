@@ -114,13 +114,25 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
     get_any(j, {"tied_embeddings", "tie_word_embeddings"}, c.tied_embeddings);
     get_any(j, {"qkv_bias", "attention_bias"}, c.qkv_bias);
     get_any(j, {"qk_norm"}, c.qk_norm);
-    get_any(j, {"bos_token_id"}, c.bos_token_id);
-    get_any(j, {"eos_token_id"}, c.eos_token_id);
+    // Token ids may be lists (Llama 3.1 lists several EOS ids): the first one is kept.
+    for (auto [key, out] : {std::pair{"bos_token_id", &c.bos_token_id},
+                            std::pair{"eos_token_id", &c.eos_token_id}}) {
+      auto it = j.find(key);
+      if (it == j.end() || it->is_null()) continue;
+      *out = it->is_array() ? (it->empty() ? -1 : (*it)[0].get<int>()) : it->get<int>();
+    }
     if (j.contains("rope_scaling")) c.rope_scaling = j["rope_scaling"];
     if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
       c.architecture = j["architectures"][0].get<std::string>();
     else if (j.contains("architecture"))
       c.architecture = j["architecture"].get<std::string>();
+    else if (j.contains("model_type") && j["model_type"].is_string()) {
+      static const std::pair<const char*, const char*> by_type[] = {
+          {"llama", "LlamaForCausalLM"}, {"mistral", "MistralForCausalLM"},
+          {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
+      for (auto [t, a] : by_type)
+        if (j["model_type"] == t) c.architecture = a;
+    }
     // Qwen2 always has qkv bias; Qwen3 always has q/k norm (their configs don't say so).
     if (c.architecture == "Qwen2ForCausalLM" && !j.contains("qkv_bias")) c.qkv_bias = true;
     if (c.architecture == "Qwen3ForCausalLM" && !j.contains("qk_norm")) c.qk_norm = true;
