@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   still::cli::register_teach(app);
   still::cli::register_inspect(app);
   still::cli::register_export(app);
+  still::cli::register_train(app);
+  still::cli::register_generate(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,390 @@
+#include "still/train/trainer.h"
+
+#include <fcntl.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "still/formats/tokenizer/tokenizer.h"
+#include "still/io/atomic_file.h"
+#include "still/ledger/manifest.h"
+#include "still/model/llama.h"
+#include "still/train/adamw.h"
+#include "still/train/checkpoint.h"
+#include "still/train/corpus.h"
+#include "still/train/metrics_log.h"
+#include "still/train/packing.h"
+#include "still/train/schedule.h"
+#include "still/util/error.h"
+#include "still/util/log.h"
+#include "still/util/rng.h"
+
+namespace still::train {
+namespace {
+
+double peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) * 1024.0;
+}
+
+nlohmann::json library_versions() {
+  const dnnl_version_t* v = dnnl_version();
+  return {{"still", STILL_VERSION},
+          {"onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                         std::to_string(v->patch)},
+          {"compiler", std::string(__VERSION__)},
+          {"openmp", _OPENMP}};
+}
+
+// Holds an exclusive lock on run_dir/.lock for the life of the process: two trainers
+// writing one run directory would corrupt each other's checkpoints. The kernel drops the
+// lock when the process dies, however it dies.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& run_dir) {
+    std::string p = path_join(run_dir, ".lock");
+    fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    require(fd_ >= 0, "cannot create " + p + ": " + std::strerror(errno));
+    require(::flock(fd_, LOCK_EX | LOCK_NB) == 0, "another 'still train' is running in " + run_dir +
+                                                      "; wait for it or use another --out");
+  }
+  ~RunLock() { ::close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+// Model FLOPs of a forward (+ backward when `train`) pass over a batch: 2 (6) per matmul
+// parameter per token, plus attention's scores and weighted sum over each token's context.
+double batch_flops(const LlamaConfig& c, const Batch& b, bool train) {
+  double ctx = 0;
+  for (int32_t p : b.positions) ctx += double(p) + 1;
+  double tokens = double(b.tokens.size());
+  double fwd = 2.0 * double(c.num_matmul_params()) * tokens + 4.0 * c.n_layers * c.q_dim() * ctx;
+  return train ? 3.0 * fwd : fwd;
+}
+
+// What decides the numbers a run computes: a resume must match it exactly.
+nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c,
+                            const std::string& corpus_sha, const Tokenizer& tok, int T,
+                            double min_lr, int64_t warmup) {
+  return {{"config", c.to_hf_json()},
+          {"corpus_sha256", corpus_sha},
+          {"tokenizer_fingerprint", tok.fingerprint()},
+          {"steps", o.steps},
+          {"seed", o.seed},
+          {"batch", o.batch},
+          {"seq", T},
+          {"grad_accum", o.grad_accum},
+          {"lr", o.lr},
+          {"min_lr", min_lr},
+          {"warmup", warmup},
+          {"weight_decay", o.weight_decay},
+          {"clip", o.clip},
+          {"heldout_fraction", o.heldout_fraction}};
+}
+
+void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
+                    const std::string& out) {
+  for (auto& [key, value] : now.items()) {
+    if (saved.contains(key) && saved[key] == value) continue;
+    if (key == "config")
+      throw Error(out +
+                  " was trained with another model configuration than --config gives; "
+                  "rerun with the original config or use a new --out");
+    if (key == "corpus_sha256")
+      throw Error(out +
+                  " was trained on another corpus (its SHA-256 differs from --data's); "
+                  "rerun with the original corpus or use a new --out");
+    if (key == "tokenizer_fingerprint")
+      throw Error(out +
+                  " was trained with another tokenizer; rerun with the original "
+                  "--tokenizer or use a new --out");
+    std::string key_flag = key;
+    for (auto& ch : key_flag)
+      if (ch == '_') ch = '-';
+    throw Error("--" + key_flag + " " + value.dump() + " differs from the run's " +
+                (saved.contains(key) ? saved[key].dump() : std::string("(unset)")) + " in " + out +
+                "; rerun with the original value to resume, or use a new --out");
+  }
+}
+
+}  // namespace
+
+nlohmann::json TrainSummary::to_json() const {
+  return {{"run_dir", run_dir},
+          {"checkpoint", checkpoint},
+          {"start_step", start_step},
+          {"step", step},
+          {"steps", steps},
+          {"resumed", resumed},
+          {"already_complete", already_complete},
+          {"train_loss", train_loss},
+          {"heldout_loss", heldout_loss},
+          {"tokens_per_second", tokens_per_second},
+          {"tokens", tokens},
+          {"flops", flops},
+          {"wall_seconds", wall_seconds},
+          {"cpu_seconds", cpu_seconds},
+          {"num_params", num_params},
+          {"activation_bytes", activation_bytes},
+          {"state_bytes", state_bytes},
+          {"peak_rss_bytes", peak_rss_bytes},
+          {"threads", threads}};
+}
+
+TrainSummary run(const TrainOptions& opt) {
+  const double t_start = wall_seconds_now(), cpu_start = process_cpu_seconds();
+  require(!opt.out.empty(), "--out is required (the run directory)");
+  require(opt.steps > 0, "--steps must be positive");
+  require(opt.batch > 0 && opt.grad_accum > 0, "--batch and --grad-accum must be positive");
+  require(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be positive");
+  require(opt.clip >= 0 && opt.weight_decay >= 0, "--clip and --weight-decay must be >= 0");
+  require(opt.eval_every >= 0 && opt.save_every >= 0 && opt.eval_batches > 0,
+          "--eval-every and --save-every must be >= 0, --eval-batches positive");
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_num_procs();
+  omp_set_num_threads(threads);
+
+  LlamaConfig config = LlamaConfig::load(opt.config);
+  auto tok = load_tokenizer(opt.tokenizer);
+  require(config.vocab_size >= tok->vocab_size(),
+          "config vocab_size " + std::to_string(config.vocab_size) + " is smaller than the " +
+              tok->kind() + " tokenizer's " + std::to_string(tok->vocab_size()) +
+              "; use a config with vocab_size >= " + std::to_string(tok->vocab_size()));
+  if (config.eos_token_id < 0 && tok->eos_id() >= 0) config.eos_token_id = tok->eos_id();
+  if (config.bos_token_id < 0 && tok->bos_id() >= 0) config.bos_token_id = tok->bos_id();
+  const int T = opt.seq > 0 ? opt.seq : config.max_seq;
+  require(T >= 2 && T <= config.max_seq,
+          "--seq must be in [2, " + std::to_string(config.max_seq) + "] (the config's max_seq)");
+  const int B = opt.batch, accum = opt.grad_accum;
+  const double min_lr = opt.min_lr >= 0 ? opt.min_lr : opt.lr / 10;
+  const int64_t warmup = opt.warmup >= 0 ? opt.warmup : opt.steps / 20;
+
+  Corpus corpus = load_corpus(opt.data, *tok, {opt.heldout_fraction, T + 1});
+  nlohmann::json identity = run_identity(opt, config, corpus.sha256, *tok, T, min_lr, warmup);
+
+  make_dirs(opt.out);
+  RunLock lock(opt.out);
+  remove_stale_temps(opt.out);
+
+  TrainSummary sum;
+  sum.run_dir = opt.out;
+  sum.steps = opt.steps;
+  sum.threads = threads;
+  LlamaModel model(config);
+  const ParamLayout& layout = model.layout();
+  AdamW adam(layout, {0.9f, 0.95f, 1e-8f, float(opt.weight_decay)});
+  ComputeSpent prior;  // compute spent by earlier sessions of this run
+  double last_heldout = NAN;
+
+  std::string ck_dir = newest_checkpoint(opt.out);
+  if (!ck_dir.empty()) {
+    CheckpointInfo ck;
+    try {
+      ck = open_checkpoint(ck_dir, /*verify=*/true);
+    } catch (const Error& e) {
+      throw Error("cannot resume from " + ck_dir + ": " + e.what() +
+                  " -- delete that directory to resume from the previous checkpoint "
+                  "(or from scratch if it is the only one)");
+    }
+    check_same_run(ck.trainer_state.value("run", nlohmann::json::object()), identity, opt.out);
+    load_checkpoint_weights(ck, layout, model.params());
+    adam.set_step_count(load_checkpoint_optimizer(ck, layout, adam.m().data(), adam.v().data()));
+    sum.start_step = ck.step();
+    sum.resumed = true;
+    int saved_threads = ck.trainer_state.value("threads", 0);
+    if (saved_threads != threads)
+      log_warn("this run was started with --threads " + std::to_string(saved_threads) +
+               " and resumes with " + std::to_string(threads) +
+               ": training continues, but the result is no longer bitwise identical to an "
+               "uninterrupted run (reductions are partitioned by thread count)");
+    auto c = ck.trainer_state.value("compute", nlohmann::json::object());
+    prior.wall_seconds = c.value("wall_seconds", 0.0);
+    prior.cpu_seconds = c.value("cpu_seconds", 0.0);
+    prior.flops = c.value("flops", 0.0);
+    prior.tokens = c.value("tokens", int64_t(0));
+    last_heldout = ck.trainer_state.value("heldout_loss", nlohmann::json(nullptr)).is_number()
+                       ? ck.trainer_state["heldout_loss"].get<double>()
+                       : NAN;
+    sum.train_loss = ck.trainer_state.value("train_loss", 0.0);
+    log_info("resuming " + opt.out + " from " + ck_dir + " (step " +
+             std::to_string(sum.start_step) + " of " + std::to_string(opt.steps) + ")");
+  } else {
+    model.init_random(opt.seed);
+  }
+  sum.num_params = config.num_params();
+  sum.state_bytes = 16.0 * double(layout.total());  // weights, grads, AdamW m and v
+
+  auto finish_summary = [&](const ComputeSpent& session) {
+    sum.wall_seconds = prior.wall_seconds + session.wall_seconds;
+    sum.cpu_seconds = prior.cpu_seconds + session.cpu_seconds;
+    sum.flops = prior.flops + session.flops;
+    sum.tokens = prior.tokens + session.tokens;
+    sum.heldout_loss = last_heldout;
+    sum.activation_bytes = double(model.activation_bytes());
+    sum.peak_rss_bytes = peak_rss_bytes();
+    sum.checkpoint = newest_checkpoint(opt.out);
+  };
+  if (sum.start_step >= opt.steps) {
+    sum.step = sum.start_step;
+    sum.already_complete = true;
+    finish_summary({});
+    log_info("run " + opt.out + " is already complete (step " + std::to_string(sum.step) + ")");
+    return sum;
+  }
+
+  log_info("train: " + format_count(double(sum.num_params)) + " parameters, " +
+           std::to_string(corpus.train.tokens.size()) + " train / " +
+           std::to_string(corpus.heldout.tokens.size()) + " held-out tokens (" +
+           std::to_string(corpus.heldout.num_docs()) + " held-out documents), " +
+           std::to_string(B) + "x" + std::to_string(T) + "x" + std::to_string(accum) +
+           " tokens/step, " + std::to_string(threads) + " threads; weights+grads+AdamW " +
+           format_bytes(sum.state_bytes) + ", peak RSS so far " + format_bytes(peak_rss_bytes()));
+
+  PackedStream stream(corpus.train, opt.seed);
+  std::vector<Batch> heldout = make_heldout_batches(corpus.heldout, B, T, opt.eval_batches);
+  std::vector<Batch> micro(static_cast<size_t>(accum));
+  LrSchedule schedule{opt.lr, min_lr, warmup, opt.steps};
+  MetricsLog metrics(path_join(opt.out, "metrics.jsonl"), sum.start_step);
+  ComputeSpent session;
+  const double t_loop = wall_seconds_now();
+  int64_t session_tokens = 0;
+
+  auto evaluate = [&] {
+    LossStats s;
+    for (auto& b : heldout) {
+      s += model.forward_loss(b);
+      session.flops += batch_flops(config, b, false);
+    }
+    return s.mean();
+  };
+  auto checkpoint = [&](int64_t step_done) {
+    session.wall_seconds = wall_seconds_now() - t_start;
+    session.cpu_seconds = process_cpu_seconds() - cpu_start;
+    CheckpointContents c;
+    c.step = step_done;
+    c.config = &config;
+    c.layout = &layout;
+    c.params = model.params();
+    c.adam_m = adam.m().data();
+    c.adam_v = adam.v().data();
+    c.adam_step = adam.step_count();
+    Rng next(mix_seed(opt.seed, uint64_t(step_done)));
+    auto st = next.state();
+    const int64_t rows = step_done * accum * B;
+    c.trainer_state = {
+        {"format", "still-trainer-state/1"},
+        {"step", step_done},
+        {"steps", opt.steps},
+        {"run", identity},
+        // Nothing in plain training draws random numbers after init; this is the stream the
+        // next step would use (seeded from (seed, step)), saved so later losses can.
+        {"rng", {{"algorithm", "xoshiro256**"}, {"state", {st[0], st[1], st[2], st[3]}}}},
+        {"data",
+         {{"seed", opt.seed},
+          {"rows_consumed", rows},
+          {"epoch", double(rows) * T / double(stream.tokens_per_epoch())},
+          {"tokens_per_epoch", stream.tokens_per_epoch()},
+          {"heldout_tokens", int64_t(corpus.heldout.tokens.size())},
+          {"documents", corpus.num_documents}}},
+        {"threads", threads},
+        {"versions", library_versions()},
+        {"train_loss", sum.train_loss},
+        {"heldout_loss", std::isfinite(last_heldout) ? nlohmann::json(last_heldout) : nullptr},
+        {"compute",
+         {{"wall_seconds", prior.wall_seconds + session.wall_seconds},
+          {"cpu_seconds", prior.cpu_seconds + session.cpu_seconds},
+          {"flops", prior.flops + session.flops},
+          {"tokens", prior.tokens + session.tokens}}}};
+    c.tokenizer_info = {{"kind", tok->kind()},
+                        {"fingerprint", tok->fingerprint()},
+                        {"vocab_size", tok->vocab_size()}};
+    if (tok->kind() != "bytes" && file_exists(opt.tokenizer)) c.tokenizer_file = opt.tokenizer;
+    c.manifest.command = command_line();
+    c.manifest.add_input("data", opt.data);
+    if (tok->kind() != "bytes") c.manifest.add_input("tokenizer", opt.tokenizer);
+    c.manifest.compute = {prior.wall_seconds + session.wall_seconds,
+                          prior.cpu_seconds + session.cpu_seconds, prior.flops + session.flops,
+                          prior.tokens + session.tokens, threads};
+    c.manifest.extra = {{"model", config.architecture}, {"num_params", sum.num_params}};
+    save_checkpoint(opt.out, c);
+  };
+
+  Progress progress("train", opt.steps, "steps");
+  progress.restart_clock(sum.start_step);
+  for (int64_t step = sum.start_step; step < opt.steps; ++step) {
+    int64_t scored = 0;
+    for (int m = 0; m < accum; ++m) {
+      make_train_batch(stream, step, m, accum, B, T, micro[size_t(m)]);
+      scored += micro[size_t(m)].num_scored();
+    }
+    // The loss is the mean over every scored token of the whole step, however it is split
+    // into micro-batches.
+    const float grad_scale = scored > 0 ? 1.0f / float(scored) : 0.0f;
+    model.zero_grads();
+    LossStats ls;
+    for (auto& b : micro) {
+      ls += model.forward_backward(b, grad_scale);
+      session.flops += batch_flops(config, b, true);
+    }
+    const double norm = global_grad_norm(model.grads(), model.num_params_flat());
+    if (!std::isfinite(ls.loss_sum) || !std::isfinite(norm))
+      throw Error("training diverged at step " + std::to_string(step + 1) +
+                  " (loss or gradient is not finite); lower --lr (now " + std::to_string(opt.lr) +
+                  ") or keep --clip on, and start a new run");
+    clip_grads(model.grads(), model.num_params_flat(), norm, opt.clip);
+    const double lr = schedule.at(step);
+    adam.step(model.params(), model.grads(), float(lr));
+
+    const int64_t done = step + 1;
+    const int64_t step_tokens = int64_t(accum) * B * T;
+    session.tokens += step_tokens;
+    session_tokens += step_tokens;
+    sum.train_loss = ls.mean();
+    const double tps = double(session_tokens) / std::max(1e-9, wall_seconds_now() - t_loop);
+    nlohmann::json rec = {{"step", done},
+                          {"lr", lr},
+                          {"loss", ls.mean()},
+                          {"grad_norm", norm},
+                          {"tokens", prior.tokens + session.tokens},
+                          {"tokens_per_second", tps}};
+    if ((opt.eval_every > 0 && done % opt.eval_every == 0) || done == opt.steps) {
+      last_heldout = evaluate();
+      rec["heldout_loss"] = last_heldout;
+    }
+    metrics.append(rec);
+    if (done == sum.start_step + 1)
+      log_info("step memory: activations " + format_bytes(double(model.activation_bytes())) +
+               ", weights+grads+AdamW " + format_bytes(sum.state_bytes) + ", peak RSS " +
+               format_bytes(peak_rss_bytes()));
+    char status[160];
+    std::string held;
+    if (std::isfinite(last_heldout))
+      held = " | held-out " + std::to_string(last_heldout).substr(0, 6);
+    std::snprintf(status, sizeof status, "loss %.4f%s | %s tok/s | lr %.2e", ls.mean(),
+                  held.c_str(), format_count(tps).c_str(), lr);
+    progress.update(done, status);
+    if ((opt.save_every > 0 && done % opt.save_every == 0) || done == opt.steps) checkpoint(done);
+  }
+  progress.finish();
+  sum.step = opt.steps;
+  session.wall_seconds = wall_seconds_now() - t_start;
+  session.cpu_seconds = process_cpu_seconds() - cpu_start;
+  sum.tokens_per_second = double(session_tokens) / std::max(1e-9, wall_seconds_now() - t_loop);
+  finish_summary(session);
+  log_info("done: step " + std::to_string(sum.step) + ", loss " + std::to_string(sum.train_loss) +
+           ", held-out " + std::to_string(sum.heldout_loss) + " nats/token, " +
+           format_count(sum.tokens_per_second) + " tokens/s, peak RSS " +
+           format_bytes(sum.peak_rss_bytes) + " (activations " +
+           format_bytes(sum.activation_bytes) + "); checkpoint " + sum.checkpoint);
+  return sum;
+}
+
+}  // namespace still::train

@@ -1,0 +1,51 @@
+// The training loop behind `still train`: a Llama-family model trained from scratch on a
+// text corpus with AdamW, warmup + cosine LR, gradient clipping and accumulation, held-out
+// evaluation, metrics, and checkpoints from which a rerun of the same command resumes
+// exactly (same machine and thread count: bitwise-identical final weights).
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace still::train {
+
+struct TrainOptions {
+  std::string data;  // corpus: .txt (blank-line separated) or .jsonl ("text")
+  std::string tokenizer = "bytes";
+  std::string config;  // preset name or JSON file
+  std::string out;     // run directory
+  int64_t steps = 1000;
+  int batch = 8;                  // rows per micro-batch
+  int seq = 0;                    // tokens per row; 0 = the config's max_seq
+  int grad_accum = 1;             // micro-batches per optimizer step
+  double lr = 1e-3, min_lr = -1;  // min_lr < 0: lr / 10
+  int64_t warmup = -1;            // < 0: steps / 20
+  double weight_decay = 0.1;
+  double clip = 1.0;         // max global grad norm; 0 = off
+  int64_t eval_every = 100;  // 0 = only at the end
+  int eval_batches = 8;
+  int64_t save_every = 200;  // 0 = only at the end
+  double heldout_fraction = 0.03;
+  uint64_t seed = 0;
+  int threads = 0;  // 0 = every core
+};
+
+struct TrainSummary {
+  std::string run_dir, checkpoint;
+  int64_t start_step = 0, step = 0, steps = 0;
+  bool resumed = false, already_complete = false;
+  double train_loss = 0, heldout_loss = 0;              // nats/token; last step, last evaluation
+  double tokens_per_second = 0;                         // this session
+  int64_t tokens = 0;                                   // trained on, whole run
+  double flops = 0, wall_seconds = 0, cpu_seconds = 0;  // whole run
+  int64_t num_params = 0;
+  double activation_bytes = 0, state_bytes = 0, peak_rss_bytes = 0;
+  int threads = 0;
+  nlohmann::json to_json() const;
+};
+
+// Throws still::Error (one line) on bad input: missing/empty corpus, bad config, a damaged
+// checkpoint, a run directory made with another config, corpus or hyperparameters.
+TrainSummary run(const TrainOptions& opt);
+
+}  // namespace still::train
