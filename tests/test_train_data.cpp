@@ -49,7 +49,7 @@ TEST(TrainCorpus, SplitsTextIntoBlankLineBlocks) {
   ASSERT_EQ(docs.size(), 3u);
   EXPECT_EQ(docs[2], "three\n");
   // Leading blank lines don't turn a line-per-record file into one block.
-  docs = split_documents("\n\none\ntwo\n", false, "x");
+  docs = split_documents("\n\none\ntwo\n\n\n", false, "x");
   ASSERT_EQ(docs.size(), 2u);
 }
 

@@ -64,13 +64,16 @@ std::vector<std::string> split_documents(const std::string& content, bool jsonl,
     }
     return docs;
   }
-  bool any_blank = false;
-  bool seen_text = false;
+  // Blank lines separate documents only if one stands between two lines of text (leading
+  // and trailing blank lines don't make a line-per-record file one block).
+  bool any_blank = false, seen_text = false, blank_after_text = false;
   for (auto l : lines) {
-    if (!is_blank(l))
+    if (is_blank(l)) {
+      blank_after_text = seen_text;
+    } else {
+      if (blank_after_text) any_blank = true;
       seen_text = true;
-    else if (seen_text)
-      any_blank = true;
+    }
   }
   std::string cur;
   for (auto l : lines) {
