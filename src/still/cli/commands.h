@@ -15,6 +15,7 @@ enum ExitCode : int {
 
 void register_version(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_report(CLI::App& app);
 void register_teach(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_export(CLI::App& app);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
 
   still::cli::register_version(app);
   still::cli::register_eval(app);
+  still::cli::register_report(app);
   still::cli::register_teach(app);
   still::cli::register_inspect(app);
   still::cli::register_export(app);
