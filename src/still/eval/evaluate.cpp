@@ -223,7 +223,8 @@ std::vector<std::vector<std::string>> results_table(const nlohmann::json& result
   };
   for (auto& m : results["models"]) {
     std::string label = m.value("label", "?");
-    if (m.value("role", "") == "teacher") label += " (teacher)";
+    if (m.value("role", "") == "teacher" && label.find("teacher") == std::string::npos)
+      label += " (teacher)";
     std::vector<std::string> r = {label, format_count(num(m, "params")),
                                   format_bytes(num(m, "size_bytes"))};
     for (auto& t : tasks) {

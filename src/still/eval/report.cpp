@@ -107,21 +107,20 @@ json group_doc(const Group& g) {
 
 // The first perplexity task's nats/token, or the first multiple-choice acc_norm.
 struct Quality {
-  std::string axis;
+  std::string axis, hint;
   double value = std::nan("");
 };
 Quality quality_of(const json& suite, const json& model) {
   for (auto& t : suite["tasks"])
     if (t.value("kind", "") == "perplexity") {
       const json& s = model["tasks"].value(t.value("name", ""), json::object());
-      return {"held-out " + t.value("name", "") + " (nats/token, lower is better)",
-              num(s, "nats_per_token")};
+      return {t.value("name", "") + " nats/token", " (lower is better)", num(s, "nats_per_token")};
     }
   for (auto& t : suite["tasks"]) {
     const json& s = model["tasks"].value(t.value("name", ""), json::object());
-    return {t.value("name", "") + " acc_norm (higher is better)", num(s, "acc_norm")};
+    return {t.value("name", "") + " acc_norm", " (higher is better)", num(s, "acc_norm")};
   }
-  return {"quality", std::nan("")};
+  return {"quality", "", std::nan("")};
 }
 
 double own_flops(const json& manifest) {
@@ -154,7 +153,7 @@ std::string compute_text(const json& manifest) {
   if (!manifest.is_object() || !manifest.contains("compute")) return "";
   const json& c = manifest["compute"];
   std::string s;
-  if (num(c, "flops", 0) > 0) s += tick_label(num(c, "flops")) + "FLOP";
+  if (num(c, "flops", 0) > 0) s += tick_label(num(c, "flops")) + " FLOP";
   if (num(c, "wall_seconds", 0) > 0)
     s += std::string(s.empty() ? "" : ", ") + format_duration(num(c, "wall_seconds")) + " wall";
   if (num(c, "tokens", 0) > 0)
@@ -217,12 +216,12 @@ void bucket(std::vector<double>& x, std::vector<double>& y, size_t max_points) {
 }
 
 const char* kCss = R"(body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-max-width:1100px;margin:2em auto;padding:0 1.5em;color:#222;line-height:1.45}
+max-width:1280px;margin:2em auto;padding:0 1.5em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .dim{color:#777}.warn{background:#fff4e5;border-left:4px solid #e69f00;padding:.6em 1em;margin:1em 0}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em;display:block;overflow-x:auto}
 th,td{padding:.35em .7em;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap}
-th{background:#f4f6f8;font-weight:600}.l{text-align:left}tbody tr:hover{background:#fafbfc}
+th{background:#f4f6f8;font-weight:600;white-space:normal;vertical-align:bottom}.l{text-align:left}tbody tr:hover{background:#fafbfc}
 code{background:#f4f6f8;padding:0 .25em;border-radius:3px;font-size:.9em}
 figure{margin:1em 0}figcaption{color:#555;font-size:.9em}ul{margin:.2em 0}
 .plots svg{max-width:100%;height:auto;border:1px solid #eee;border-radius:4px})";
@@ -354,12 +353,12 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
     for (auto& m : g.models) {
       Quality q = quality_of(g.suite, m);
       if (!std::isfinite(q.value)) continue;
-      std::string line = m.value("label", "?") + ": " + q.axis + " " + fixed(q.value, 4);
+      std::string line = m.value("label", "?") + ": " + fixed(q.value, 4) + " " + q.axis + q.hint;
       if (teacher && &m != teacher) {
         Quality tq = quality_of(g.suite, *teacher);
         double ratio = num(*teacher, "params") / std::max(1.0, num(m, "params"));
-        line += " (teacher " + fixed(tq.value, 4) + ", " + fixed(ratio, 1) +
-                "× fewer parameters than the teacher)";
+        line += "; teacher " + fixed(tq.value, 4) + "; " + fixed(ratio, 1) +
+                "× fewer parameters than the teacher";
       }
       smd += "- " + line + "\n";
       shtml += "<li>" + xml_escape(line) + "</li>";
@@ -411,12 +410,14 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
   bool any_cost_plot = false;
   for (auto& g : groups) {
     std::vector<PlotSeries> by_params, by_compute;
-    std::string axis;
-    PlotSeries own{"own compute", {}, {}, {}, false, 0}, tot{"incl. inputs", {}, {}, {}, false, 1};
+    std::string axis, hint;
+    PlotSeries own{"own compute", {}, {}, {}, false, 0, true};
+    PlotSeries tot{"incl. inputs", {}, {}, {}, false, 1};
     for (size_t i = 0; i < g.models.size(); ++i) {
       const json& m = g.models[i];
       Quality q = quality_of(g.suite, m);
       axis = q.axis;
+      hint = q.hint;
       PlotSeries s{m.value("label", "?"),
                    {num(m, "params")},
                    {q.value},
@@ -428,7 +429,10 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
       std::set<std::string> seen;
       double f_own = own_flops(man), f_tot = total_flops(man, seen);
       if (f_own > 0) own.x.push_back(f_own), own.y.push_back(q.value), own.labels.push_back(s.name);
-      if (f_tot > 0) tot.x.push_back(f_tot), tot.y.push_back(q.value), tot.labels.push_back(s.name);
+      // Models made from nothing else sit on their own ring: label them once.
+      if (f_tot > 0)
+        tot.x.push_back(f_tot), tot.y.push_back(q.value),
+            tot.labels.push_back(f_tot > f_own ? s.name : "");
     }
     std::string suffix = groups.size() > 1 ? " — " + g.name : "";
     std::string file_suffix = groups.size() > 1 ? "-" + g.hash.substr(0, 8) : "";
@@ -437,7 +441,7 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
                svg_scatter({"Quality versus parameters" + suffix, "parameters (log scale)", axis,
                             true, 860, 400},
                            by_params),
-               "Each evaluated model: " + axis + " against its parameter count.");
+               "Each evaluated model: " + axis + hint + " against its parameter count.");
       any_cost_plot = true;
     }
     if (!own.x.empty()) {
@@ -447,8 +451,10 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
                svg_scatter({"Quality versus compute spent" + suffix, "FLOPs (log scale)", axis,
                             true, 860, 400},
                            by_compute),
-               "Compute from each model's manifest: its own training, and including what it "
-               "was made from (teacher training, teacher signal).");
+               axis + hint +
+                   " against compute from each model's manifest: its own training "
+                   "(rings), and including what it was made from, such as the teacher's training "
+                   "and signal (dots).");
     }
   }
   if (!any_cost_plot) {
@@ -480,11 +486,16 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
     md += (lmd.empty() ? "No recorded inputs.\n" : lmd) + "\n";
     html += lmd.empty() ? "<p class=\"dim\">No recorded inputs.</p>\n" : lhtml + "\n";
   };
+  std::set<std::string> runs_shown;  // a run evaluated as a model is shown once
   for (auto& g : groups)
-    for (auto& m : g.models)
+    for (auto& m : g.models) {
       lineage_of(m.value("label", "?"), m.value("identity", ""),
                  m.value("manifest", json(nullptr)));
-  for (auto& r : data.runs) lineage_of(r.name, r.manifest_sha256, r.manifest);
+      if (!m.value("run_dir", "").empty())
+        runs_shown.insert(canonical_path(m.value("run_dir", "")));
+    }
+  for (auto& r : data.runs)
+    if (!runs_shown.count(canonical_path(r.dir))) lineage_of(r.name, r.manifest_sha256, r.manifest);
   if (shown.empty()) {
     md += "No manifests found.\n\n";
     html += "<p class=\"dim\">No manifests found.</p>\n";

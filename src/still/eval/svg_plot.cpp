@@ -74,8 +74,23 @@ std::string frame_svg(const PlotOptions& opt, const std::vector<PlotSeries>& ser
   o += "<g class=\"axes\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
   std::vector<double> xt;
   if (opt.log_x) {
-    for (double e = std::ceil(f.x0); e <= f.x1; e += 1) xt.push_back(e);
-    if (xt.size() < 2) xt = nice_ticks(f.x0, f.x1, 5);
+    // Whole decades when there are enough of them (thinned to ~8 labels); otherwise
+    // 1-2-3-5 steps within each decade; for a narrow range, round values.
+    double step = std::max(1.0, std::ceil((std::floor(f.x1) - std::ceil(f.x0) + 1) / 8));
+    for (double e = std::ceil(f.x0); e <= f.x1; e += step) xt.push_back(e);
+    if (xt.size() < 3) {
+      xt.clear();
+      for (double e = std::floor(f.x0); e <= f.x1; e += 1)
+        for (double m : {1.0, 2.0, 3.0, 5.0}) {
+          double t = e + std::log10(m);
+          if (t >= f.x0 && t <= f.x1) xt.push_back(t);
+        }
+    }
+    if (xt.size() < 2) {
+      xt.clear();
+      for (double v : nice_ticks(std::pow(10, f.x0), std::pow(10, f.x1), 4))
+        if (v > 0) xt.push_back(std::log10(v));
+    }
   } else {
     xt = nice_ticks(f.x0, f.x1, 6);
   }
@@ -117,8 +132,8 @@ std::string frame_svg(const PlotOptions& opt, const std::vector<PlotSeries>& ser
            num(y) + "\" stroke=\"" + c + "\" stroke-width=\"2.5\"" +
            (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>\n";
     else
-      o += "<circle cx=\"" + num(lx + 11) + "\" cy=\"" + num(y) + "\" r=\"5\" fill=\"" + c +
-           "\"/>\n";
+      o += "<circle cx=\"" + num(lx + 11) + "\" cy=\"" + num(y) + "\" r=\"5\" " +
+           (s.hollow ? "fill=\"none\" stroke-width=\"2\" stroke=\"" : "fill=\"") + c + "\"/>\n";
     std::string name = s.name.size() > 26 ? s.name.substr(0, 25) + "…" : s.name;
     o += "<text x=\"" + num(lx + 28) + "\" y=\"" + num(y + 4) + "\">" + xml_escape(name) +
          "</text>\n";
@@ -225,8 +240,12 @@ std::string svg_scatter(const PlotOptions& opt, const std::vector<PlotSeries>& s
     for (size_t k = 0; k < s.x.size() && k < s.y.size(); ++k) {
       if (!usable(s.x[k], s.y[k], opt.log_x)) continue;
       double x = f.px(s.x[k]), y = f.py(s.y[k]);
-      o += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"5\" fill=\"" + c +
-           "\" stroke=\"#ffffff\"/>\n";
+      if (s.hollow)
+        o += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"7\" fill=\"none\" stroke=\"" +
+             c + "\" stroke-width=\"2\"/>\n";
+      else
+        o += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"5\" fill=\"" + c +
+             "\" stroke=\"#ffffff\"/>\n";
       if (k < s.labels.size() && !s.labels[k].empty()) {
         // Labels near the right edge go on the point's left so they stay inside the plot.
         bool left_side = x > f.left + 0.7 * f.w;

@@ -14,7 +14,8 @@ struct PlotSeries {
   std::vector<double> x, y;         // non-finite points are skipped
   std::vector<std::string> labels;  // scatter: optional text beside each point
   bool dashed = false;
-  int color = -1;  // palette index; -1 = the series' position
+  int color = -1;       // palette index; -1 = the series' position
+  bool hollow = false;  // scatter: rings instead of dots
 };
 
 struct PlotOptions {
