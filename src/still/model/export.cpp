@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "still/formats/gguf_writer.h"
 #include "still/formats/hf_model.h"
@@ -111,7 +112,9 @@ ExportReport export_gguf(const LlamaConfig& config, const float* params, const s
 
   ParamLayout layout(config);
   std::vector<float> tmp;
-  Progress progress("writing " + out, int64_t(layout.tensors().size()), "tensors");
+  std::optional<Progress> progress;  // only exports that take noticeable time show one
+  if (layout.total() * 4 >= (256ull << 20))
+    progress.emplace("writing " + out, int64_t(layout.tensors().size()), "tensors");
   int64_t done = 0;
   for (auto& t : layout.tensors()) {
     const std::string gname = gguf_tensor_name(t.name);
@@ -131,9 +134,9 @@ ExportReport export_gguf(const LlamaConfig& config, const float* params, const s
                         ? GgmlType::kF32
                         : choose_type(want, t.name, dims[0], x, t.numel, report.fallbacks);
     w.add_tensor(gname, dims, type, quantize(type, x, int64_t(t.numel)));
-    progress.update(++done);
+    if (progress) progress->update(++done);
   }
-  progress.finish();
+  if (progress) progress->finish();
   for (auto& f : report.fallbacks) log_warn("export: " + f);
   make_dirs(parent_dir(out));
   w.write(out);

@@ -1,6 +1,7 @@
 #include "still/model/load.h"
 
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "still/formats/gguf.h"
@@ -13,6 +14,8 @@
 
 namespace still {
 namespace {
+
+constexpr uint64_t kProgressBytes = 256ull << 20;
 
 bool has_gguf_magic(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -45,15 +48,16 @@ void load_hf(const std::string& dir, const LlamaConfig& config, float* params) {
   std::set<std::string> used;
   uint64_t total = 0;
   for (auto& t : layout.tensors()) total += t.numel;
-  Progress progress("loading " + dir, int64_t(total * 4), "B");
+  std::optional<Progress> progress;  // only loads that take noticeable time show one
+  if (total * 4 >= kProgressBytes) progress.emplace("loading " + dir, int64_t(total * 4), "B");
   uint64_t done = 0;
   for (auto& t : layout.tensors()) {
     folder.read_f32(t.name, t.shape, params + t.offset);
     used.insert(t.name);
     done += t.numel * 4;
-    progress.update(int64_t(done));
+    if (progress) progress->update(int64_t(done));
   }
-  progress.finish();
+  if (progress) progress->finish();
   for (auto& [name, ref] : folder.tensors()) {
     if (used.count(name) || ignorable_hf_tensor(name)) continue;
     if (name == "lm_head.weight" && config.tied_embeddings) continue;  // a stored copy of the tie
@@ -72,7 +76,8 @@ void load_gguf(const std::string& path, const LlamaConfig& config, float* params
   std::vector<float> tmp;
   uint64_t total = 0;
   for (auto& t : layout.tensors()) total += t.numel;
-  Progress progress("loading " + path, int64_t(total * 4), "B");
+  std::optional<Progress> progress;
+  if (total * 4 >= kProgressBytes) progress.emplace("loading " + path, int64_t(total * 4), "B");
   uint64_t done = 0;
   for (auto& t : layout.tensors()) {
     const std::string gname = gguf_tensor_name(t.name);
@@ -96,9 +101,9 @@ void load_gguf(const std::string& path, const LlamaConfig& config, float* params
       dequantize(g->type, f.tensor_data(*g), out, int64_t(t.numel), what);
     }
     done += t.numel * 4;
-    progress.update(int64_t(done));
+    if (progress) progress->update(int64_t(done));
   }
-  progress.finish();
+  if (progress) progress->finish();
   for (auto& t : f.tensors())
     require(used.count(t.name) || (t.name == "output.weight" && config.tied_embeddings),
             path + ": tensor '" + t.name + "' is not part of a " + arch +
