@@ -330,9 +330,10 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ou
   out.insert(out.end(), syms.begin(), syms.end());
 }
 
-void BpeTokenizer::encode_segment(std::string_view text, bool first_segment,
+void BpeTokenizer::encode_segment(std::string_view text, bool first_segment, bool drop_breaks,
                                   std::vector<int32_t>& out) const {
   std::string norm(text);
+  if (drop_breaks) std::erase(norm, '\xFF');
   for (const auto& step : spec_.normalizer) {
     if (step.first_segment_only && !first_segment) continue;
     switch (step.kind) {
@@ -360,7 +361,8 @@ void BpeTokenizer::encode_segment(std::string_view text, bool first_segment,
   for (size_t i = 0; i < pieces.size(); ++i) encode_piece(pieces[i], out);
 }
 
-std::vector<int32_t> BpeTokenizer::encode_impl(std::string_view text, bool parse_special) const {
+std::vector<int32_t> BpeTokenizer::encode_impl(std::string_view text, bool parse_special,
+                                               bool drop_breaks) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   size_t seg_start = 0;
@@ -390,12 +392,13 @@ std::vector<int32_t> BpeTokenizer::encode_impl(std::string_view text, bool parse
     if (best->rstrip)
       while (end < text.size() && is_space(text[end])) ++end;
     if (start > seg_start || first_segment)
-      encode_segment(text.substr(seg_start, start - seg_start), first_segment, out);
+      encode_segment(text.substr(seg_start, start - seg_start), first_segment, drop_breaks, out);
     first_segment = false;
     out.push_back(best->id);
     seg_start = i = end;
   }
-  if (seg_start < text.size()) encode_segment(text.substr(seg_start), first_segment, out);
+  if (seg_start < text.size())
+    encode_segment(text.substr(seg_start), first_segment, drop_breaks, out);
   return out;
 }
 
@@ -405,6 +408,10 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
 
 std::vector<int32_t> BpeTokenizer::encode_special(std::string_view text) const {
   return encode_impl(text, true);
+}
+
+std::vector<int32_t> BpeTokenizer::encode_chat(std::string_view rendered) const {
+  return encode_impl(rendered, true, true);
 }
 
 std::string BpeTokenizer::token_to_piece(int32_t id) const {

@@ -52,6 +52,7 @@ class BpeTokenizer : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text) const override;
   std::vector<int32_t> encode_special(std::string_view text) const override;
+  std::vector<int32_t> encode_chat(std::string_view rendered) const override;
   std::string decode(const std::vector<int32_t>& ids) const override;
   std::string token_to_piece(int32_t id) const override;
   bool strips_leading_space() const override { return spec_.strip_leading_space; }
@@ -80,8 +81,10 @@ class BpeTokenizer : public Tokenizer {
   void build_merges_from_rules();
   void build_merges_from_scores();
   void compute_fingerprint();
-  std::vector<int32_t> encode_impl(std::string_view text, bool parse_special) const;
-  void encode_segment(std::string_view text, bool first_segment, std::vector<int32_t>& out) const;
+  std::vector<int32_t> encode_impl(std::string_view text, bool parse_special,
+                                   bool drop_breaks = false) const;
+  void encode_segment(std::string_view text, bool first_segment, bool drop_breaks,
+                      std::vector<int32_t>& out) const;
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
   void apply_merges(std::vector<int32_t>& syms) const;
   const Merge* find_merge(int32_t a, int32_t b) const;

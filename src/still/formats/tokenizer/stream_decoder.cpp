@@ -3,6 +3,34 @@
 
 namespace still {
 
+std::vector<int32_t> Tokenizer::encode_chat(std::string_view rendered) const {
+  // Generic version: split at special tokens (longest match), encode the text between.
+  std::vector<int32_t> out;
+  std::string text;
+  auto flush_text = [&] {
+    std::erase(text, '\xFF');
+    auto ids = encode(text);
+    out.insert(out.end(), ids.begin(), ids.end());
+    text.clear();
+  };
+  for (size_t i = 0; i < rendered.size();) {
+    const AddedToken* hit = nullptr;
+    for (const auto& a : added_tokens())
+      if (a.special && rendered.compare(i, a.content.size(), a.content) == 0 &&
+          (!hit || a.content.size() > hit->content.size()))
+        hit = &a;
+    if (!hit) {
+      text += rendered[i++];
+      continue;
+    }
+    flush_text();
+    out.push_back(hit->id);
+    i += hit->content.size();
+  }
+  flush_text();
+  return out;
+}
+
 std::string StreamDecoder::push(int32_t id) {
   std::string piece = tok_.token_to_piece(id);
   if (first_ && !piece.empty()) {

@@ -30,6 +30,10 @@ class Tokenizer {
   // Template text (e.g. a rendered chat template): special tokens written in it become their
   // ids. Tokenizers without special tokens behave like encode().
   virtual std::vector<int32_t> encode_special(std::string_view text) const { return encode(text); }
+  // A rendered chat prompt: like encode_special, but 0xFF bytes (which chat rendering puts
+  // inside special-token spellings that came from user content) are dropped from the text
+  // between special tokens, so those spellings stay plain text.
+  virtual std::vector<int32_t> encode_chat(std::string_view rendered) const;
   // Ids to bytes. decode(encode(x)) == x for every byte string x (up to the tokenizer's
   // normalisation, e.g. NFC for Qwen). Unknown ids are skipped.
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
