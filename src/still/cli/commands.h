@@ -21,5 +21,6 @@ void register_inspect(CLI::App& app);
 void register_export(CLI::App& app);
 void register_train(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_tokenize(CLI::App& app);  // tokenize, tokenizer train
 
 }  // namespace still::cli

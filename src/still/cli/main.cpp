@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   still::cli::register_export(app);
   still::cli::register_train(app);
   still::cli::register_generate(app);
+  still::cli::register_tokenize(app);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -97,7 +98,8 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& opt) {
   for (const auto& [p, c] : pair_count) heap.push({c, p});
 
   const int target_merges = opt.vocab_size - 256 - n_special;
-  Progress progress("bpe merges", target_merges, "merges");
+  std::optional<Progress> progress;
+  if (opt.progress) progress.emplace("bpe merges", target_merges, "merges");
   std::unordered_map<Pair, int64_t, PairHash> delta;
   while (int(tokens.size()) < 256 + target_merges && !heap.empty()) {
     Cand top = heap.top();
@@ -154,12 +156,9 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& opt) {
         heap.push({c, q});
     }
     pair_count.erase(p);
-    if (opt.progress && merges.size() % 64 == 0) progress.update(int64_t(tokens.size()) - 256);
+    if (progress && merges.size() % 64 == 0) progress->update(int64_t(tokens.size()) - 256);
   }
-  if (opt.progress)
-    progress.finish(std::to_string(merges.size()) + " merges");
-  else
-    progress.finish();
+  if (progress) progress->finish(std::to_string(merges.size()) + " merges");
 
   // tokenizer.json, Hugging Face layout, byte-level alphabet.
   using Json = nlohmann::ordered_json;
