@@ -39,7 +39,8 @@ SafetensorsFile SafetensorsFile::parse_only(const uint8_t* data, size_t size,
 
 void SafetensorsFile::parse(const uint8_t* p, size_t size) {
   auto fail = [&](const std::string& msg) {
-    throw Error(path_ + ": " + msg + " (not a valid safetensors file; re-export or re-download it)");
+    throw Error(path_ + ": " + msg +
+                " (not a valid safetensors file; re-export or re-download it)");
   };
   if (size < 8) fail("file is " + std::to_string(size) + " bytes, too short for a header");
   uint64_t hlen = 0;
@@ -59,7 +60,8 @@ void SafetensorsFile::parse(const uint8_t* p, size_t size) {
     if (name == "__metadata__") {
       if (!v.is_object()) fail("__metadata__ is not an object");
       for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) fail("__metadata__ value for '" + m.key() + "' is not a string");
+        if (!m.value().is_string())
+          fail("__metadata__ value for '" + m.key() + "' is not a string");
         metadata_[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -79,11 +81,18 @@ void SafetensorsFile::parse(const uint8_t* p, size_t size) {
     if (int64_t(sh->size()) > kMaxDims) fail("tensor '" + name + "' has too many dimensions");
     unsigned __int128 bytes = dtype_size(e.dtype);
     for (auto& d : *sh) {
-      if (!d.is_number_unsigned()) fail("tensor '" + name + "' has a negative or non-integer dimension");
+      if (!d.is_number_unsigned())
+        fail("tensor '" + name + "' has a negative or non-integer dimension");
       uint64_t x = d.get<uint64_t>();
-      if (x > (1ull << 40)) fail("tensor '" + name + "' has an absurd dimension " + std::to_string(x));
+      if (x > (1ull << 40))
+        fail("tensor '" + name + "' has an absurd dimension " + std::to_string(x));
       e.shape.push_back(int64_t(x));
       bytes *= x;
+      // Products past 2^62 cannot describe real bytes; stopping here also keeps the 128-bit
+      // product (and numel()) from overflowing.
+      if (bytes > ((unsigned __int128)1 << 62))
+        fail("tensor '" + name + "' has shape " + shape_str(e.shape) +
+             "... claiming more bytes than any file holds");
     }
     for (auto& o : *off)
       if (!o.is_number_unsigned()) fail("tensor '" + name + "' has non-integer data_offsets");
@@ -165,7 +174,8 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsWri
   for (auto& t : tensors) {
     uint64_t n = dtype_size(t.dtype);
     for (auto d : t.shape) n *= uint64_t(d);
-    h[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {off, off + n}}};
+    h[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {off, off + n}}};
     off += n;
   }
   std::string header = h.dump();
