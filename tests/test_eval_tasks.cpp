@@ -176,5 +176,23 @@ TEST(EvalTasks, MultipleChoiceScoresOnlyEndingTokensAndNormalisesByBytes) {
   EXPECT_EQ(seq.size(), 5u);
 }
 
+TEST(EvalTasks, EndingsLongerThanTheWindowAreScoredInChunksOnce) {
+  ByteTokenizer tok;
+  BigramScorer model(256, 5, 16);
+  McItem it;
+  it.context = "A long context that does not fit in sixteen tokens. he";
+  it.endings = {"walks a very long way down the road to town today", "ok", "sits.", "runs"};
+  it.label = 0;
+  McScore s = score_multiple_choice(model, tok, {it}, TaskOptions{});
+  for (size_t k = 0; k < 4; ++k) {
+    // A bigram model ignores older context, so chunking must reproduce the full sum.
+    std::string whole = it.context + " " + it.endings[k];
+    double sum = 0;
+    for (size_t p = it.context.size(); p < whole.size(); ++p)
+      sum += model.logp(uint8_t(whole[p - 1]), uint8_t(whole[p]));
+    EXPECT_NEAR(s.logprobs[0][k], sum, 1e-6 * std::fabs(sum)) << k;
+  }
+}
+
 }  // namespace
 }  // namespace still::eval

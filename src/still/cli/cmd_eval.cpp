@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "still/cli/commands.h"
@@ -17,7 +18,7 @@ void register_eval(CLI::App& app) {
   struct Args {
     eval::EvalRequest req;
     std::string suite, out;
-    std::vector<std::string> data;
+    std::vector<std::string> data, make_suite;
     int threads = 0;
     bool json = false;
   };
@@ -29,6 +30,8 @@ void register_eval(CLI::App& app) {
       ->required();
   cmd->add_option("--data", a->data,
                   "TASK=FILE: use your own copy of a task's data (its hash is checked)");
+  cmd->add_option("--make-suite", a->make_suite,
+                  "Write --suite as a perplexity suite over these text files (hashed), then exit");
   cmd->add_option("--limit", a->req.task.limit, "Score at most N documents / items per task")
       ->capture_default_str();
   cmd->add_option("--batch", a->req.task.batch_rows, "Rows per forward pass (perplexity)")
@@ -38,6 +41,13 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print the results document as JSON");
   cmd->callback([a] {
     if (a->threads > 0) omp_set_num_threads(a->threads);
+    if (!a->make_suite.empty()) {
+      std::string name = std::filesystem::path(a->suite).stem().string();
+      eval::Suite s = eval::make_text_suite(a->suite, name, a->make_suite);
+      std::printf("suite %s: %zu task(s), hash %s\n", a->suite.c_str(), s.tasks.size(),
+                  s.hash.c_str());
+      return;
+    }
     require(!a->req.models.empty() || !a->req.teacher.empty(), "give at least one --model");
     std::map<std::string, std::string> overrides;
     for (auto& d : a->data) {

@@ -104,38 +104,57 @@ McScore score_multiple_choice(LmScorer& model, const Tokenizer& tok,
     size_t i1 = std::min(n_items, i0 + per_pass);
     // One row per (item, ending): the sequence's inputs, left-truncated to the window as
     // lm-eval does, with only the ending's tokens scored.
+    // Rows of (inputs, targets) per ending. As lm-eval: the sequence's inputs are cut on the
+    // left to the window and only the ending's tokens are scored. An ending longer than the
+    // window (where lm-eval gives up) is scored in chunks of half a window, each token with
+    // at least half a window of preceding text, every token exactly once.
     struct RowSpec {
-      std::vector<int32_t> seq;
-      int n_cont;
+      std::vector<int32_t> tok, tgt;
+      size_t ending;  // index among this pass's endings
     };
     std::vector<RowSpec> rows;
+    size_t n_endings = 0;
     int T = 1;
     for (size_t i = i0; i < i1; ++i)
       for (auto& e : all_items[i].endings) {
         auto [seq, n_cont] = mc_pair_tokens(tok, all_items[i].context, e);
-        require(n_cont < max_T, "an ending of item " + std::to_string(i + 1) + " has " +
-                                    std::to_string(n_cont) + " tokens, more than the window");
-        if (int(seq.size()) - 1 > max_T) seq.erase(seq.begin(), seq.end() - (max_T + 1));
-        T = std::max(T, int(seq.size()) - 1);
-        rows.push_back({std::move(seq), n_cont});
+        const int L = int(seq.size()) - 1;  // inputs; input p predicts seq[p + 1]
+        const int first_scored = L - n_cont;
+        const int chunk = n_cont < max_T ? n_cont : std::max(1, max_T / 2);
+        for (int a = first_scored; a < L; a += chunk) {
+          int b_end = std::min(L, a + chunk);      // scored inputs [a, b_end)
+          int start = std::max(0, b_end - max_T);  // row inputs [start, b_end)
+          RowSpec row{{}, {}, n_endings};
+          for (int p = start; p < b_end; ++p) {
+            row.tok.push_back(seq[size_t(p)]);
+            row.tgt.push_back(p >= a ? seq[size_t(p) + 1] : -1);
+          }
+          T = std::max(T, int(row.tok.size()));
+          rows.push_back(std::move(row));
+        }
+        ++n_endings;
       }
     Batch b;
     b.resize(int(rows.size()), T);
     for (size_t r = 0; r < rows.size(); ++r) {
-      auto& s = rows[r].seq;
-      int L = int(s.size()) - 1;
-      for (int p = 0; p < L; ++p) {
-        size_t at = r * size_t(T) + size_t(p);
-        b.tokens[at] = s[size_t(p)];
-        b.positions[at] = p;
-        if (p >= L - rows[r].n_cont) b.targets[at] = s[size_t(p) + 1];
+      for (size_t p = 0; p < rows[r].tok.size(); ++p) {
+        size_t at = r * size_t(T) + p;
+        b.tokens[at] = rows[r].tok[p];
+        b.positions[at] = int32_t(p);
+        b.targets[at] = rows[r].tgt[p];
       }
-      score.tokens += L;
+      score.tokens += int64_t(rows[r].tok.size());
     }
     TargetLogprobs probe(b);
     double t0 = wall_seconds_now();
     model.run(b, probe);
     score.seconds += wall_seconds_now() - t0;
+    std::vector<double> ending_lp(n_endings, 0.0);
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (int p = 0; p < T; ++p) {
+        size_t at = r * size_t(T) + size_t(p);
+        if (b.targets[at] >= 0) ending_lp[rows[r].ending] += probe.logprobs()[at];
+      }
     size_t r = 0;
     for (size_t i = i0; i < i1; ++i) {
       const McItem& item = all_items[i];
@@ -143,11 +162,7 @@ McScore score_multiple_choice(LmScorer& model, const Tokenizer& tok,
       int best = 0, best_norm = 0;
       double best_norm_v = 0;
       for (size_t k = 0; k < item.endings.size(); ++k, ++r) {
-        double lp = 0;
-        for (int p = 0; p < T; ++p) {
-          size_t at = r * size_t(T) + size_t(p);
-          if (b.targets[at] >= 0) lp += probe.logprobs()[at];
-        }
+        double lp = ending_lp[r];
         lps.push_back(lp);
         double norm = lp / double(item.endings[k].size());
         if (lp > lps[size_t(best)]) best = int(k);
