@@ -9,6 +9,7 @@
 #include "still/eval/evaluate.h"
 #include "still/eval/llama_scorer.h"
 #include "still/io/atomic_file.h"
+#include "still/model/export.h"
 #include "still/model/open_model.h"
 #include "still/train/checkpoint.h"
 #include "still/util/error.h"
@@ -153,6 +154,26 @@ TEST(EvalTorch, PerplexityAndMultipleChoiceMatchPyTorch) {
   EXPECT_NE(cli.find("hs acc_norm"), std::string::npos) << cli;
   // Results over a different suite (here: --limit) are refused as a comparison.
   EXPECT_THROW(require_same_suite(res, "a", load_results(d.path + "/res2.json"), "b"), Error);
+
+  // The same weights as a Hugging Face folder score the same. (GGUF loads through the same
+  // path, but a GGUF carrying the byte tokenizer does not load its tokenizer yet.)
+  ExportOptions eo;
+  eo.tokenizer_source = d.path + "/run";
+  export_model(d.path + "/run", "hf", d.path + "/hf", eo);
+  ASSERT_EQ(run_command(still_bin() + " eval --model " + d.path + "/hf --suite " + d.path +
+                            "/suite.json --out " + d.path + "/res4.json --threads 1",
+                        &cli),
+            0)
+      << cli;
+  auto res4 = load_results(d.path + "/res4.json");
+  for (auto& other : res4["models"]) {
+    EXPECT_NEAR(other["tasks"]["heldout"]["nats_per_token"].get<double>(),
+                r["tasks"]["heldout"]["nats_per_token"].get<double>(), 1e-6)
+        << other["path"];
+    EXPECT_EQ(other["tasks"]["hs"]["correct"], r["tasks"]["hs"]["correct"]);
+    EXPECT_EQ(other["identity"].get<std::string>().size(), 64u);
+    EXPECT_GT(other["size_bytes"].get<int64_t>(), 0);
+  }
 
   // Tampered data: nothing is scored, the error names the file.
   write_file_atomic(d.path + "/hs.txt", std::string(kHellaSwag) + " ");

@@ -208,6 +208,24 @@ TEST(Report, DifferentSuiteHashesAreSeparatedAndFlagged) {
   EXPECT_EQ(n, 2u);
 }
 
+TEST(Report, DifferentBenchmarksAreSeparateTablesWithoutWarning) {
+  TempDir d;
+  json man = make_manifest(1e12, nullptr);
+  std::string s = make_run(d.path, "student", 5.5, man);
+  json a =
+      results_doc(std::string(64, 'c'), {model_result("student", "model", s, 8, 1.9, 0.2, man)});
+  json b =
+      results_doc(std::string(64, 'e'), {model_result("student", "model", s, 8, 1.9, 0.2, man)});
+  b["suite"]["name"] = "hellaswag-val";
+  write_file_atomic(d.path + "/a.json", a.dump());
+  write_file_atomic(d.path + "/b.json", b.dump());
+  auto files = write_report(gather_report({d.path + "/a.json", d.path + "/b.json"}), d.path + "/r");
+  std::string md = read_file(files.markdown);
+  EXPECT_EQ(md.find("Warning"), std::string::npos);
+  EXPECT_NE(md.find("Suite hellaswag-val"), std::string::npos);
+  EXPECT_NE(md.find("Suite demo"), std::string::npos);
+}
+
 TEST(Report, BadInputsNameThePath) {
   TempDir d;
   std::string out;

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -9,9 +10,11 @@
 #include "still/eval/llama_scorer.h"
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
+#include "still/model/load.h"
 #include "still/model/open_model.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
+#include "still/util/sha256.h"
 
 namespace still::eval {
 namespace {
@@ -47,6 +50,7 @@ std::string run_dir_of(const std::string& resolved) {
 
 int64_t weights_bytes(const std::string& dir) {
   int64_t total = 0;
+  if (file_exists(dir) && !dir_exists(dir)) return int64_t(fs::file_size(dir));  // GGUF
   std::error_code ec;
   for (auto& e : fs::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
@@ -56,6 +60,41 @@ int64_t weights_bytes(const std::string& dir) {
     if (weights && e.is_regular_file()) total += int64_t(e.file_size());
   }
   return total;
+}
+
+// A still run or checkpoint through open_model (verified against its manifest); a Hugging
+// Face folder or a GGUF file through load_model, with the tokenizer it carries.
+OpenedModel open_eval_model(const std::string& path) {
+  bool still_dir = dir_exists(path) && (file_exists(path_join(path, "trainer_state.json")) ||
+                                        file_exists(path_join(path, "latest")) ||
+                                        dir_exists(path_join(path, "checkpoints")));
+  if (still_dir) return open_model(path);
+  ModelLocation loc = locate_model(path);
+  OpenedModel m;
+  m.path = path;
+  m.resolved = loc.path;
+  m.model = load_model(path);
+  m.tokenizer = load_tokenizer(loc.path);
+  // Identity: the manifest when there is one, else the weights themselves.
+  std::string manifest = path_join(loc.path, Manifest::kFileName);
+  if (loc.format == ModelFormat::kGguf) {
+    m.sha256 = sha256_file(loc.path);
+  } else if (file_exists(manifest)) {
+    m.sha256 = sha256_file(manifest);
+  } else {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(loc.path, ec)) {
+      std::string n = e.path().filename().string();
+      if (n == "config.json" || n.ends_with(".safetensors") || n.ends_with(".index.json"))
+        files.push_back(n);
+    }
+    std::sort(files.begin(), files.end());
+    std::string all;
+    for (auto& f : files) all += f + " " + sha256_file(path_join(loc.path, f)) + "\n";
+    m.sha256 = sha256_hex(all);
+  }
+  return m;
 }
 
 struct Scored {
@@ -102,7 +141,7 @@ nlohmann::json model_entry(const OpenedModel& m, const std::string& role, const 
   if (file_exists(mpath)) manifest = nlohmann::json::parse(read_file(mpath), nullptr, false);
   if (manifest.is_discarded()) manifest = nullptr;
   nlohmann::json agreement = nullptr;
-  if (with_agreement)
+  if (with_agreement && s.agree.positions > 0)  // only perplexity tasks measure agreement
     agreement = {{"positions", s.agree.positions},
                  {"top1_match", s.agree.top1_match_rate()},
                  {"mean_kl", s.agree.mean_kl()}};
@@ -148,14 +187,14 @@ nlohmann::json run_eval(const Suite& suite, const EvalRequest& req) {
   OpenedModel teacher;
   std::unique_ptr<LlamaScorer> teacher_scorer;
   if (!req.teacher.empty()) {
-    teacher = open_model(req.teacher);
+    teacher = open_eval_model(req.teacher);
     teacher_scorer = std::make_unique<LlamaScorer>(*teacher.model);
     log_info("eval: teacher " + req.teacher);
     Scored s = score_all(suite, *teacher_scorer, *teacher.tokenizer, req.task, nullptr);
     models.push_back(model_entry(teacher, "teacher", s, false));
   }
   for (auto& path : req.models) {
-    OpenedModel m = open_model(path);
+    OpenedModel m = open_eval_model(path);
     LlamaScorer scorer(*m.model);
     LmScorer* ref = teacher_scorer.get();
     if (ref && (teacher.tokenizer->fingerprint() != m.tokenizer->fingerprint() ||

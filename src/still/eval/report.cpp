@@ -332,10 +332,18 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
         "<p class=\"dim\">No eval results given (run <code>still eval … --out FILE</code> "
         "and pass FILE).</p>\n";
   }
-  if (groups.size() > 1) {
-    std::string w = "These results scored " + std::to_string(groups.size()) +
-                    " different suites (hash or item limit differ). They are shown in separate "
-                    "tables: numbers from different tables are not comparable.";
+  // Different benchmarks are simply separate tables; the same suite name with another hash
+  // or limit is the case to flag: its numbers look comparable and are not.
+  std::map<std::string, int> per_name;
+  for (auto& g : groups) per_name[g.name] += 1;
+  std::string clashing;
+  for (auto& [name, n] : per_name)
+    if (n > 1) clashing += (clashing.empty() ? "" : ", ") + name;
+  if (!clashing.empty()) {
+    std::string w = "Results for suite " + clashing +
+                    " were scored on different data or item limits (different suite hashes). "
+                    "They are shown in separate tables: numbers from different tables are not "
+                    "comparable.";
     md += "> **Warning:** " + w + "\n\n";
     html += "<div class=\"warn\"><b>Warning:</b> " + xml_escape(w) + "</div>\n";
   }
@@ -357,8 +365,8 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
       if (teacher && &m != teacher) {
         Quality tq = quality_of(g.suite, *teacher);
         double ratio = num(*teacher, "params") / std::max(1.0, num(m, "params"));
-        line += "; teacher " + fixed(tq.value, 4) + "; " + fixed(ratio, 1) +
-                "× fewer parameters than the teacher";
+        line += "; teacher " + fixed(tq.value, 4);
+        if (ratio > 1.05) line += "; " + fixed(ratio, 1) + "× fewer parameters than the teacher";
       }
       smd += "- " + line + "\n";
       shtml += "<li>" + xml_escape(line) + "</li>";
