@@ -2,6 +2,7 @@
 
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
+#include "still/model/load.h"
 #include "still/train/checkpoint.h"
 #include "still/util/error.h"
 #include "still/util/sha256.h"
@@ -12,20 +13,34 @@ OpenedModel open_model(const std::string& path, const std::string& tokenizer_ove
   require(file_exists(path) || dir_exists(path), "model " + path + " does not exist");
   OpenedModel m;
   m.path = path;
-  require(dir_exists(path), "model " + path +
-                                ": expected a still run or checkpoint directory (GGUF and "
-                                "Hugging Face folders load through the formats module)");
-  std::string ck_dir = train::resolve_checkpoint(path);
-  auto ck = train::open_checkpoint(ck_dir, /*verify=*/true);
-  m.resolved = ck_dir;
-  m.model = std::make_unique<LlamaModel>(ck.config);
-  train::load_checkpoint_weights(ck, m.model->layout(), m.model->params());
-  m.tokenizer = tokenizer_override.empty() ? train::load_checkpoint_tokenizer(ck)
-                                           : load_tokenizer(tokenizer_override);
-  m.sha256 = sha256_file(path_join(ck_dir, Manifest::kFileName));
-  require(m.tokenizer->vocab_size() <= ck.config.vocab_size,
+  ModelLocation loc = locate_model(path);
+  m.resolved = loc.path;
+  m.model = load_model(path);
+  const bool is_checkpoint = loc.format == ModelFormat::kHfFolder &&
+                             file_exists(path_join(loc.path, "trainer_state.json"));
+  if (!tokenizer_override.empty()) {
+    m.tokenizer = load_tokenizer(tokenizer_override);
+  } else if (is_checkpoint) {
+    m.tokenizer = train::load_checkpoint_tokenizer(train::open_checkpoint(loc.path, false));
+  } else {
+    m.tokenizer = load_tokenizer(loc.path);
+  }
+  // Identity: the artifact's manifest when it has one, else the weights' own bytes.
+  std::string manifest = loc.format == ModelFormat::kHfFolder
+                             ? path_join(loc.path, Manifest::kFileName)
+                             : std::string();
+  if (!manifest.empty() && file_exists(manifest)) {
+    if (is_checkpoint) Manifest::load(loc.path).verify(loc.path);
+    m.sha256 = sha256_file(manifest);
+  } else if (loc.format == ModelFormat::kGguf) {
+    m.sha256 = sha256_file(loc.path);
+  } else {
+    m.sha256 = sha256_file(path_join(loc.path, "config.json"));
+  }
+  const int V = m.model->config().vocab_size;
+  require(m.tokenizer->vocab_size() <= V,
           path + ": the tokenizer has " + std::to_string(m.tokenizer->vocab_size()) +
-              " tokens but the model only " + std::to_string(ck.config.vocab_size));
+              " tokens but the model only " + std::to_string(V) + " embedding rows");
   return m;
 }
 
