@@ -27,7 +27,7 @@ std::string make_signal(const std::string& dir, int k = 8) {
   LlamaModel model(c);
   model.init_random(2);
   ByteTokenizer tok;
-  TeacherHandle th{&model, &tok, "tiny", "x"};
+  TeacherHandle th{&model, &tok, "tiny", "", "x"};
   TeachOptions opt;
   opt.data = dir + "/c.txt";
   opt.out = dir + "/sig";

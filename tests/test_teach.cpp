@@ -41,7 +41,7 @@ TEST(Teach, StoresTheTeachersTopKAndResumesExactly) {
   LlamaModel model(tiny_teacher());
   model.init_random(1);
   ByteTokenizer tok;
-  TeacherHandle th{&model, &tok, "random-tiny", std::string(64, '0')};
+  TeacherHandle th{&model, &tok, "random-tiny", "", std::string(64, '0')};
   TeachOptions opt;
   opt.data = write_corpus(d.path);
   opt.out = d.path + "/sig";

@@ -44,7 +44,7 @@ void register_teach(CLI::App& app) {
   cmd->callback([a] {
     if (a->threads > 0) omp_set_num_threads(a->threads);
     OpenedModel t = open_model(a->teacher, a->tokenizer);
-    TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.sha256};
+    TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};
     TeachResult r = run_teach(a->opt, th);
     nlohmann::json j = {{"signal", a->opt.out},
                         {"windows", r.windows},

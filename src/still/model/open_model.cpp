@@ -9,6 +9,19 @@
 
 namespace still {
 
+std::string model_tokenizer_spec(const std::string& model_path) {
+  ModelLocation loc = locate_model(model_path);
+  if (loc.format == ModelFormat::kGguf) return loc.path;
+  if (file_exists(path_join(loc.path, "trainer_state.json"))) {
+    auto ck = train::open_checkpoint(loc.path, false);
+    std::string file = ck.tokenizer_info.value("file", "");
+    return file.empty() ? ck.tokenizer_info.value("kind", "bytes") : path_join(loc.path, file);
+  }
+  for (const char* name : {"tokenizer.json", "tokenizer.model"})
+    if (file_exists(path_join(loc.path, name))) return path_join(loc.path, name);
+  return loc.path;  // load_tokenizer explains what it expected
+}
+
 OpenedModel open_model(const std::string& path, const std::string& tokenizer_override) {
   require(file_exists(path) || dir_exists(path), "model " + path + " does not exist");
   OpenedModel m;

@@ -23,4 +23,8 @@ struct OpenedModel {
 // empty, replaces the model's own tokenizer (load_tokenizer syntax).
 OpenedModel open_model(const std::string& path, const std::string& tokenizer_override = "");
 
+// What to pass to load_tokenizer() for a model's own tokenizer: "bytes", the tokenizer file a
+// checkpoint carries, an HF folder's tokenizer file, or the GGUF file itself.
+std::string model_tokenizer_spec(const std::string& model_path);
+
 }  // namespace still

@@ -166,7 +166,7 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
   Manifest m;
   m.kind = "signal";
   m.command = command_line();
-  m.add_input("teacher", teacher.path);
+  m.add_input("teacher", teacher.resolved.empty() ? teacher.path : teacher.resolved);
   m.add_input("data", opt.data);
   m.add_file(opt.out, "signal.json");
   m.add_file(opt.out, "windows.safetensors");

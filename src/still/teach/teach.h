@@ -29,6 +29,7 @@ struct TeacherHandle {
   LlamaModel* model = nullptr;
   const Tokenizer* tokenizer = nullptr;
   std::string path;    // as the user gave it
+  std::string resolved;  // the checkpoint/folder/file actually read (lineage points here)
   std::string sha256;  // identity: hash of its manifest or weights file
 };
 

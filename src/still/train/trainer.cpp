@@ -17,9 +17,9 @@
 #include "still/model/llama.h"
 #include "still/train/adamw.h"
 #include "still/train/checkpoint.h"
-#include "still/train/corpus.h"
+#include "still/model/load.h"
 #include "still/train/metrics_log.h"
-#include "still/train/packing.h"
+#include "still/train/train_source.h"
 #include "still/train/schedule.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
@@ -61,22 +61,12 @@ class RunLock {
   int fd_ = -1;
 };
 
-// Model FLOPs of a forward (+ backward when `train`) pass over a batch: 2 (6) per matmul
-// parameter per token, plus attention's scores and weighted sum over each token's context.
-double batch_flops(const LlamaConfig& c, const Batch& b, bool train) {
-  double ctx = 0;
-  for (int32_t p : b.positions) ctx += double(p) + 1;
-  double tokens = double(b.tokens.size());
-  double fwd = 2.0 * double(c.num_matmul_params()) * tokens + 4.0 * c.n_layers * c.q_dim() * ctx;
-  return train ? 3.0 * fwd : fwd;
-}
 
 // What decides the numbers a run computes: a resume must match it exactly.
 nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c,
-                            const std::string& corpus_sha, const Tokenizer& tok, int T,
+                            const nlohmann::json& data, const Tokenizer& tok, int T,
                             double min_lr, int64_t warmup) {
-  return {{"config", c.to_hf_json()},
-          {"corpus_sha256", corpus_sha},
+  nlohmann::json id = {{"config", c.to_hf_json()},
           {"tokenizer_fingerprint", tok.fingerprint()},
           {"steps", o.steps},
           {"seed", o.seed},
@@ -89,6 +79,9 @@ nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c,
           {"weight_decay", o.weight_decay},
           {"clip", o.clip},
           {"heldout_fraction", o.heldout_fraction}};
+  if (!o.init.empty()) id["init"] = o.init;
+  id.update(data);
+  return id;
 }
 
 void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
@@ -99,6 +92,9 @@ void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
       throw Error(out +
                   " was trained with another model configuration than --config gives; "
                   "rerun with the original config or use a new --out");
+    if (key == "signal_sha256")
+      throw Error(out + " was distilled from another teacher signal than --signal; rerun with "
+                        "the original signal or use a new --out");
     if (key == "corpus_sha256")
       throw Error(out +
                   " was trained on another corpus (its SHA-256 differs from --data's); "
@@ -118,6 +114,16 @@ void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
 
 }  // namespace
 
+// Model FLOPs of a forward (+ backward when `train`) pass over a batch: 2 (6) per matmul
+// parameter per token, plus attention's scores and weighted sum over each token's context.
+double batch_flops(const LlamaConfig& c, const Batch& b, bool train) {
+  double ctx = 0;
+  for (int32_t p : b.positions) ctx += double(p) + 1;
+  double tokens = double(b.tokens.size());
+  double fwd = 2.0 * double(c.num_matmul_params()) * tokens + 4.0 * c.n_layers * c.q_dim() * ctx;
+  return train ? 3.0 * fwd : fwd;
+}
+
 nlohmann::json TrainSummary::to_json() const {
   return {{"run_dir", run_dir},
           {"checkpoint", checkpoint},
@@ -128,6 +134,7 @@ nlohmann::json TrainSummary::to_json() const {
           {"already_complete", already_complete},
           {"train_loss", train_loss},
           {"heldout_loss", heldout_loss},
+          {"heldout_eval", heldout_eval},
           {"tokens_per_second", tokens_per_second},
           {"tokens", tokens},
           {"flops", flops},
@@ -152,7 +159,17 @@ TrainSummary run(const TrainOptions& opt) {
   const int threads = opt.threads > 0 ? opt.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
 
-  LlamaConfig config = LlamaConfig::load(opt.config);
+  require(!opt.config.empty() || !opt.init.empty(), "give --config (or a model to start from)");
+  LlamaConfig config =
+      opt.config.empty() ? read_model_config(opt.init) : LlamaConfig::load(opt.config);
+  if (!opt.init.empty() && !opt.config.empty()) {
+    LlamaConfig from = read_model_config(opt.init);
+    require(from.dim == config.dim && from.n_layers == config.n_layers &&
+                from.ffn_dim == config.ffn_dim && from.vocab_size == config.vocab_size &&
+                from.n_heads == config.n_heads && from.n_kv_heads == config.n_kv_heads,
+            "--config and the initial model " + opt.init + " have different shapes; drop --config "
+            "to use the model's own");
+  }
   auto tok = load_tokenizer(opt.tokenizer);
   require(config.vocab_size >= tok->vocab_size(),
           "config vocab_size " + std::to_string(config.vocab_size) + " is smaller than the " +
@@ -160,15 +177,19 @@ TrainSummary run(const TrainOptions& opt) {
               "; use a config with vocab_size >= " + std::to_string(tok->vocab_size()));
   if (config.eos_token_id < 0 && tok->eos_id() >= 0) config.eos_token_id = tok->eos_id();
   if (config.bos_token_id < 0 && tok->bos_id() >= 0) config.bos_token_id = tok->bos_id();
-  const int T = opt.seq > 0 ? opt.seq : config.max_seq;
+  const int B = opt.batch, accum = opt.grad_accum;
+  // Distillation trains on the teacher's own windows; corpus training packs rows of --seq.
+  std::unique_ptr<TrainSource> source;
+  if (!opt.signal.empty()) source = make_signal_source(opt, *tok, config.vocab_size, B);
+  const int T = source ? source->window() : opt.seq > 0 ? opt.seq : config.max_seq;
   require(T >= 2 && T <= config.max_seq,
           "--seq must be in [2, " + std::to_string(config.max_seq) + "] (the config's max_seq)");
-  const int B = opt.batch, accum = opt.grad_accum;
   const double min_lr = opt.min_lr >= 0 ? opt.min_lr : opt.lr / 10;
   const int64_t warmup = opt.warmup >= 0 ? opt.warmup : opt.steps / 20;
 
-  Corpus corpus = load_corpus(opt.data, *tok, {opt.heldout_fraction, T + 1});
-  nlohmann::json identity = run_identity(opt, config, corpus.sha256, *tok, T, min_lr, warmup);
+  if (!source) source = make_corpus_source(opt, *tok, T, B);
+  nlohmann::json identity =
+      run_identity(opt, config, source->identity(), *tok, T, min_lr, warmup);
 
   make_dirs(opt.out);
   RunLock lock(opt.out);
@@ -214,8 +235,11 @@ TrainSummary run(const TrainOptions& opt) {
                        ? ck.trainer_state["heldout_loss"].get<double>()
                        : NAN;
     sum.train_loss = ck.trainer_state.value("train_loss", 0.0);
+    sum.heldout_eval = ck.trainer_state.value("heldout_eval", nlohmann::json::object());
     log_info("resuming " + opt.out + " from " + ck_dir + " (step " +
              std::to_string(sum.start_step) + " of " + std::to_string(opt.steps) + ")");
+  } else if (!opt.init.empty()) {
+    load_params(opt.init, config, model.params());
   } else {
     model.init_random(opt.seed);
   }
@@ -240,16 +264,12 @@ TrainSummary run(const TrainOptions& opt) {
     return sum;
   }
 
-  log_info("train: " + format_count(double(sum.num_params)) + " parameters, " +
-           std::to_string(corpus.train.tokens.size()) + " train / " +
-           std::to_string(corpus.heldout.tokens.size()) + " held-out tokens (" +
-           std::to_string(corpus.heldout.num_docs()) + " held-out documents), " +
+  log_info(std::string(opt.signal.empty() ? "train: " : "distil: ") +
+           format_count(double(sum.num_params)) + " parameters, " + source->describe() + ", " +
            std::to_string(B) + "x" + std::to_string(T) + "x" + std::to_string(accum) +
            " tokens/step, " + std::to_string(threads) + " threads; weights+grads+AdamW " +
            format_bytes(sum.state_bytes) + ", peak RSS so far " + format_bytes(peak_rss_bytes()));
 
-  PackedStream stream(corpus.train, opt.seed);
-  std::vector<Batch> heldout = make_heldout_batches(corpus.heldout, B, T, opt.eval_batches);
   std::vector<Batch> micro(static_cast<size_t>(accum));
   LrSchedule schedule{opt.lr, min_lr, warmup, opt.steps};
   MetricsLog metrics(path_join(opt.out, "metrics.jsonl"), sum.start_step);
@@ -257,14 +277,6 @@ TrainSummary run(const TrainOptions& opt) {
   const double t_loop = wall_seconds_now();
   int64_t session_tokens = 0;
 
-  auto evaluate = [&] {
-    LossStats s;
-    for (auto& b : heldout) {
-      s += model.forward_loss(b);
-      session.flops += batch_flops(config, b, false);
-    }
-    return s.mean();
-  };
   auto checkpoint = [&](int64_t step_done) {
     session.wall_seconds = wall_seconds_now() - t_start;
     session.cpu_seconds = process_cpu_seconds() - cpu_start;
@@ -287,17 +299,12 @@ TrainSummary run(const TrainOptions& opt) {
         // Nothing in plain training draws random numbers after init; this is the stream the
         // next step would use (seeded from (seed, step)), saved so later losses can.
         {"rng", {{"algorithm", "xoshiro256**"}, {"state", {st[0], st[1], st[2], st[3]}}}},
-        {"data",
-         {{"seed", opt.seed},
-          {"rows_consumed", rows},
-          {"epoch", double(rows) * T / double(stream.tokens_per_epoch())},
-          {"tokens_per_epoch", stream.tokens_per_epoch()},
-          {"heldout_tokens", int64_t(corpus.heldout.tokens.size())},
-          {"documents", corpus.num_documents}}},
+        {"data", source->data_state(rows, T)},
         {"threads", threads},
         {"versions", library_versions()},
         {"train_loss", sum.train_loss},
         {"heldout_loss", std::isfinite(last_heldout) ? nlohmann::json(last_heldout) : nullptr},
+        {"heldout_eval", sum.heldout_eval},
         {"compute",
          {{"wall_seconds", prior.wall_seconds + session.wall_seconds},
           {"cpu_seconds", prior.cpu_seconds + session.cpu_seconds},
@@ -308,7 +315,8 @@ TrainSummary run(const TrainOptions& opt) {
                         {"vocab_size", tok->vocab_size()}};
     if (tok->kind() != "bytes" && file_exists(opt.tokenizer)) c.tokenizer_file = opt.tokenizer;
     c.manifest.command = command_line();
-    c.manifest.add_input("data", opt.data);
+    source->add_inputs(c.manifest);
+    if (!opt.init.empty()) c.manifest.add_input("init", opt.init);
     if (tok->kind() != "bytes") c.manifest.add_input("tokenizer", opt.tokenizer);
     c.manifest.compute = {prior.wall_seconds + session.wall_seconds,
                           prior.cpu_seconds + session.cpu_seconds, prior.flops + session.flops,
@@ -322,7 +330,7 @@ TrainSummary run(const TrainOptions& opt) {
   for (int64_t step = sum.start_step; step < opt.steps; ++step) {
     int64_t scored = 0;
     for (int m = 0; m < accum; ++m) {
-      make_train_batch(stream, step, m, accum, B, T, micro[size_t(m)]);
+      source->fill(step, m, accum, B, T, micro[size_t(m)]);
       scored += micro[size_t(m)].num_scored();
     }
     // The loss is the mean over every scored token of the whole step, however it is split
@@ -330,9 +338,9 @@ TrainSummary run(const TrainOptions& opt) {
     const float grad_scale = scored > 0 ? 1.0f / float(scored) : 0.0f;
     model.zero_grads();
     LossStats ls;
-    for (auto& b : micro) {
-      ls += model.forward_backward(b, grad_scale);
-      session.flops += batch_flops(config, b, true);
+    for (int m = 0; m < accum; ++m) {
+      ls += source->forward_backward(model, m, micro[size_t(m)], grad_scale);
+      session.flops += batch_flops(config, micro[size_t(m)], true);
     }
     const double norm = global_grad_norm(model.grads(), model.num_params_flat());
     if (!std::isfinite(ls.loss_sum) || !std::isfinite(norm))
@@ -355,9 +363,13 @@ TrainSummary run(const TrainOptions& opt) {
                           {"grad_norm", norm},
                           {"tokens", prior.tokens + session.tokens},
                           {"tokens_per_second", tps}};
+    source->step_metrics(rec);
     if ((opt.eval_every > 0 && done % opt.eval_every == 0) || done == opt.steps) {
-      last_heldout = evaluate();
+      last_heldout = source->evaluate(model, rec, session.flops);
       rec["heldout_loss"] = last_heldout;
+      sum.heldout_eval = nlohmann::json::object();
+      for (auto& [key, value] : rec.items())
+        if (key.rfind("heldout_", 0) == 0) sum.heldout_eval[key] = value;
     }
     metrics.append(rec);
     if (done == sum.start_step + 1)

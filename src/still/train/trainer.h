@@ -28,12 +28,20 @@ struct TrainOptions {
   double heldout_fraction = 0.03;
   uint64_t seed = 0;
   int threads = 0;  // 0 = every core
+
+  // Distillation (`still distil`): rows and losses come from a teacher signal, not --data.
+  std::string signal;        // signal directory written by `still teach`; empty: corpus
+  std::string loss = "fkl";  // fkl | rkl | jsd:BETA | ce (ce: the matched baseline)
+  double alpha = 1.0;        // weight of the KD term; 1 - alpha goes to hard-label CE
+  double temperature = 1.0;
+  std::string init;  // initial weights from a model (student init); empty: random
 };
 
 struct TrainSummary {
   std::string run_dir, checkpoint;
   int64_t start_step = 0, step = 0, steps = 0;
   bool resumed = false, already_complete = false;
+  nlohmann::json heldout_eval = nlohmann::json::object();  // last evaluation's heldout_* metrics
   double train_loss = 0, heldout_loss = 0;              // nats/token; last step, last evaluation
   double tokens_per_second = 0;                         // this session
   int64_t tokens = 0;                                   // trained on, whole run
