@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "still/kernels/parallel.h"
+
 namespace still::kernels {
 
 namespace {
@@ -46,7 +48,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int H = d.n_heads, hd = d.head_dim, group = d.n_heads / d.n_kv_heads, T = d.T;
   const int64_t qs = int64_t(H) * hd, kvs = int64_t(d.n_kv_heads) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (d.B * H * T * T * hd >= kParallelMinWork)
   for (int64_t bh = 0; bh < d.B * H; ++bh) {
     const int64_t b = bh / H;
     const int h = int(bh % H), g = h / group;
@@ -66,7 +68,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int H = d.n_heads, KVH = d.n_kv_heads, hd = d.head_dim, group = H / KVH, T = d.T;
   const int64_t qs = int64_t(H) * hd, kvs = int64_t(KVH) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (d.B * H * T * T * hd >= kParallelMinWork)
   for (int64_t bg = 0; bg < d.B * KVH; ++bg) {
     const int64_t b = bg / KVH;
     const int g = int(bg % KVH);
@@ -108,7 +110,8 @@ void attention_decode(float* out, const float* q, const float* k_cache, const fl
   const int group = n_heads / n_kv_heads;
   const int64_t qs = int64_t(n_heads) * head_dim, kvs = int64_t(n_kv_heads) * head_dim;
   const float scale = 1.0f / std::sqrt(float(head_dim));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * n_heads * (past + n) * head_dim >= \
+                                              kParallelMinWork)
   for (int64_t th = 0; th < int64_t(n) * n_heads; ++th) {
     const int64_t t = th / n_heads;
     const int h = int(th % n_heads), g = h / group;

@@ -4,17 +4,19 @@
 
 #include <cstring>
 
+#include "still/kernels/parallel.h"
+
 namespace still::kernels {
 
 void embedding_forward(float* x, const float* table, const int32_t* tokens, int64_t N, int D) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * D >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n)
     std::memcpy(x + n * D, table + int64_t(tokens[n]) * D, sizeof(float) * size_t(D));
 }
 
 void embedding_backward(float* dtable, const float* dx, const int32_t* tokens, int64_t N, int D,
                         int V) {
-#pragma omp parallel
+#pragma omp parallel if (N * D >= kParallelMinWork)
   {
     // Each thread owns a contiguous range of vocabulary rows and scans all tokens in order.
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
@@ -30,7 +32,7 @@ void embedding_backward(float* dtable, const float* dx, const int32_t* tokens, i
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 

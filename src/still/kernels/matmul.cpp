@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "still/kernels/parallel.h"
 #include "still/util/error.h"
 
 namespace still::kernels {
@@ -31,7 +32,7 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   float beta = accumulate ? 1.0f : 0.0f;
   if (b) {
     // Seed each row with the bias (added to what is there when accumulating).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * O >= kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) {
       float* row = y + n * O;
       if (accumulate)
@@ -54,7 +55,7 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
 void bias_backward(float* db, const float* dy, int64_t N, int64_t O) {
   constexpr int64_t kCols = 64;
   const int64_t blocks = (O + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * O >= kParallelMinWork)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t o0 = blk * kCols, o1 = std::min(O, o0 + kCols);
     double acc[kCols] = {};

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "still/kernels/parallel.h"
+
 namespace still::kernels {
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, int64_t rows, int D,
                      float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * D;
     float* yr = y + r * D;
@@ -22,7 +24,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, int6
 void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, const float* w,
                       const float* rstd, int64_t rows, int D, bool accumulate_dx) {
   // dx_i = s·(w_i·dy_i − x_i·s²·mean_j(w_j·dy_j·x_j)),  s = rstd.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * D;
     const float* dyr = dy + r * D;
@@ -39,7 +41,7 @@ void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, con
   // dw_i = Σ_rows dy_i·x_i·s: partitioned over columns, rows summed in order.
   constexpr int kCols = 64;
   const int blocks = (D + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * D >= kParallelMinWork)
   for (int blk = 0; blk < blocks; ++blk) {
     const int i0 = blk * kCols, i1 = std::min(D, i0 + kCols);
     double acc[kCols] = {};

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "still/kernels/parallel.h"
 #include "still/util/error.h"
 
 namespace still::kernels {
@@ -40,7 +41,7 @@ std::vector<double> rope_inv_freq(int head_dim, double theta, const RopeScaling&
 void rope_tables(const std::vector<double>& inv_freq, int64_t pos0, int64_t n_pos, float* cos,
                  float* sin) {
   const int64_t half = int64_t(inv_freq.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_pos * half >= kParallelMinWork / 16)
   for (int64_t p = 0; p < n_pos; ++p)
     for (int64_t i = 0; i < half; ++i) {
       const double a = double(pos0 + p) * inv_freq[size_t(i)];
@@ -55,7 +56,7 @@ namespace {
 void rope_apply(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
                 const float* cos, const float* sin, float sign) {
   const int half = head_dim / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_tokens * n_heads * head_dim >= kParallelMinWork)
   for (int64_t t = 0; t < n_tokens; ++t) {
     const float* c = cos + int64_t(positions[t]) * half;
     const float* s = sin + int64_t(positions[t]) * half;

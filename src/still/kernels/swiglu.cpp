@@ -2,10 +2,12 @@
 
 #include <cmath>
 
+#include "still/kernels/parallel.h"
+
 namespace still::kernels {
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     h[i] = g / (1.0f + std::exp(-g)) * up[i];
@@ -14,7 +16,7 @@ void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
 
 void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
                      int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     const float sig = 1.0f / (1.0f + std::exp(-g));

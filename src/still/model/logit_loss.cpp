@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "still/kernels/parallel.h"
 #include "still/util/error.h"
 
 namespace still {
@@ -18,7 +19,7 @@ LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, b
             "cross-entropy: target " + std::to_string(targets[r]) + " at row " +
                 std::to_string(row0 + r) + " is outside the vocabulary of " + std::to_string(V));
   row_loss_.assign(size_t(n), 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (int64_t(n) * V >= kernels::kParallelMinWork)
   for (int r = 0; r < n; ++r) {
     float* x = logits + int64_t(r) * V;
     const int32_t target = targets[r];
