@@ -8,7 +8,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libdnnl-dev libopenblas-dev
   libpcre2-dev libsentencepiece-dev libicu-dev libzstd-dev
   libbz2-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-dev
   python3-torch python3-numpy
   bible-kjv npm
 )

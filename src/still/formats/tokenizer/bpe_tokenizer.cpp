@@ -1,6 +1,7 @@
 #include "still/formats/tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@ namespace still {
 namespace {
 
 constexpr size_t kMaxVocab = size_t(1) << 24;
+std::atomic<uint64_t> next_instance_id{1};
 
 uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
 
@@ -43,6 +45,12 @@ bool is_word_byte(char c) {
   return u >= 0x80 || std::isalnum(u) || c == '_';
 }
 
+// A "▁" at byte i that follows a character other than "▁": where a SentencePiece word starts.
+bool is_word_start(std::string_view s, size_t i) {
+  static constexpr std::string_view kMeta = "\u2581";
+  return i > 0 && s.compare(i, 3, kMeta) == 0 && (i < 3 || s.compare(i - 3, 3, kMeta) != 0);
+}
+
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   if (from.empty()) return;
   std::string out;
@@ -58,7 +66,8 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 
 }  // namespace
 
-BpeTokenizer::BpeTokenizer(BpeSpec spec) : spec_(std::move(spec)) {
+BpeTokenizer::BpeTokenizer(BpeSpec spec)
+    : spec_(std::move(spec)), instance_id_(next_instance_id.fetch_add(1)) {
   const std::string& src = spec_.source;
   require(!spec_.vocab.empty(), src + ": the tokenizer has an empty vocabulary");
   require(spec_.vocab.size() <= kMaxVocab,
@@ -154,6 +163,14 @@ void BpeTokenizer::build_vocab() {
   for (int id : {spec_.bos_id, spec_.eos_id})
     require(id >= -1 && id < int(n),
             src + ": special token id " + std::to_string(id) + " is outside the vocabulary");
+  // SentencePiece vocabularies: if no token has "▁" after another character, no merge can
+  // cross the start of a "▁"-word, so words can be encoded one by one (and cached).
+  if (!byte_level && spec_.byte_fallback && spec_.split_regexes.empty()) {
+    split_words_ = true;  // cleared below if some token has "▁" inside
+    for (const auto& t : spec_.vocab)
+      for (size_t i = 1; i < t.size(); ++i)
+        if (is_word_start(t, i)) split_words_ = false;
+  }
   added_by_first_byte_.assign(256, {});
   for (size_t i = 0; i < spec_.added.size(); ++i)
     added_by_first_byte_[uint8_t(spec_.added[i].content[0])].push_back(int32_t(i));
@@ -292,8 +309,43 @@ void BpeTokenizer::apply_merges(std::vector<int32_t>& syms) const {
   syms.resize(w);
 }
 
+namespace {
+
+// Per-thread cache of encoded pre-tokens: words repeat (Zipf), so most pieces skip the merge
+// loop. Keyed by tokenizer instance id (never reused, unlike an address) and cleared when
+// another tokenizer uses the thread or it grows too large.
+struct WordCache {
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::vector<int32_t>> words;
+};
+constexpr size_t kMaxCachedPieceBytes = 48;
+constexpr size_t kMaxCachedWords = 1 << 16;
+
+}  // namespace
+
 void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
+  thread_local WordCache cache;
+  const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
+  if (cacheable) {
+    if (cache.owner != instance_id_ || cache.words.size() >= kMaxCachedWords) {
+      cache.words.clear();
+      cache.owner = instance_id_;
+    }
+    auto hit = cache.words.find(std::string(piece));
+    if (hit != cache.words.end()) {
+      out.insert(out.end(), hit->second.begin(), hit->second.end());
+      return;
+    }
+  }
+  const size_t out_start = out.size();
+  encode_piece_uncached(piece, out);
+  if (cacheable)
+    cache.words.emplace(std::string(piece),
+                        std::vector<int32_t>(out.begin() + long(out_start), out.end()));
+}
+
+void BpeTokenizer::encode_piece_uncached(std::string_view piece, std::vector<int32_t>& out) const {
   thread_local std::vector<int32_t> syms;
   syms.clear();
   if (spec_.alphabet == BpeSpec::Alphabet::kByteLevel) {
@@ -352,6 +404,17 @@ void BpeTokenizer::encode_segment(std::string_view text, bool first_segment, boo
   if (spec_.add_prefix_space && !norm.empty() && norm[0] != ' ') norm.insert(0, 1, ' ');
   thread_local std::vector<std::string_view> pieces, next_pieces;
   pieces.assign(1, norm);
+  if (split_words_) {  // "▁▁word" pieces: a run of "▁" and the characters up to the next run
+    pieces.clear();
+    std::string_view v(norm);
+    size_t start = 0;
+    for (size_t i = 1; i < v.size(); ++i)
+      if (is_word_start(v, i)) {
+        pieces.push_back(v.substr(start, i - start));
+        start = i;
+      }
+    if (start < v.size()) pieces.push_back(v.substr(start));
+  }
   for (const auto& splitter : splitters_) {
     next_pieces.clear();
     for (auto p : pieces) splitter.split(p, next_pieces);

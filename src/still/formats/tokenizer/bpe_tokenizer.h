@@ -86,16 +86,19 @@ class BpeTokenizer : public Tokenizer {
   void encode_segment(std::string_view text, bool first_segment, bool drop_breaks,
                       std::vector<int32_t>& out) const;
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode_piece_uncached(std::string_view piece, std::vector<int32_t>& out) const;
   void apply_merges(std::vector<int32_t>& syms) const;
   const Merge* find_merge(int32_t a, int32_t b) const;
 
   BpeSpec spec_;
+  uint64_t instance_id_;   // keys the per-thread word cache
   StringMap piece_to_id_;  // key: bytes for byte-level vocabularies, stored text otherwise
   std::vector<std::string> id_to_piece_;  // decoded bytes of each id
   std::vector<bool> is_added_;
   std::unordered_map<uint64_t, Merge> merges_;
   int32_t byte_ids_[256];  // byte-level: the token of each byte; chars: <0xNN>, -1 if absent
   int32_t unk_id_ = -1;
+  bool split_words_ = false;  // encode "▁"-words separately (exact, see build_vocab)
   std::vector<RegexSplitter> splitters_;
   std::vector<std::vector<int32_t>> added_by_first_byte_;  // indices into spec_.added
   std::string fingerprint_;
