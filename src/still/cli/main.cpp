@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   still::cli::register_report(app);
   still::cli::register_teach(app);
   still::cli::register_distil(app);
+  still::cli::register_split(app);
   still::cli::register_inspect(app);
   still::cli::register_export(app);
   still::cli::register_train(app);
