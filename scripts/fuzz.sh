@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (build-fuzz/) and runs each for SECONDS (default 20)
+# from its seed corpus fuzz/corpus/NAME/ (plus fuzz/corpus/regressions/). New inputs go to a
+# scratch corpus; a crash leaves crash-* files under build-fuzz/artifacts/ and fails the script.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-20}
+shift || true
+BUILD=build-fuzz
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DSTILL_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$BUILD" --target fuzzers -j "$(nproc)"
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  for f in fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
+fi
+mkdir -p "$BUILD/artifacts"
+for t in "${targets[@]}"; do
+  name=${t#fuzz_}
+  scratch="$BUILD/corpus/$name"
+  mkdir -p "$scratch"
+  seeds=()
+  [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
+  dict=()
+  [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
+  echo "fuzz: $t for ${SECONDS_EACH}s"
+  "$BUILD/$t" "$scratch" "${seeds[@]}" "${dict[@]}" -max_total_time="$SECONDS_EACH" \
+    -max_len=65536 -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$BUILD/artifacts/$t-" \
+    -print_final_stats=1 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Seed)" || true
+  if ls "$BUILD/artifacts/$t-"* >/dev/null 2>&1; then
+    echo "fuzz: $t FOUND A CRASH: $(ls "$BUILD/artifacts/$t-"*)"
+    exit 1
+  fi
+done
+echo "fuzz: no crashes"
