@@ -3,8 +3,10 @@
 // the reference forward (in double, so the differences are accurate to ~1e-9). Neither
 // reference shares code with the kernels.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -414,6 +416,50 @@ TEST(Kernels, CrossEntropyLossAndGradientWithMask) {
   EXPECT_EQ(z2, logits);
   b.targets[0] = V;  // out of range
   EXPECT_THROW(ce.process(0, rows, V, z2.data(), false, 1.0f), Error);
+}
+
+// ---------------------------------------------------------------------------------------
+// Thread-count invariance: every split is by rows, columns, heads or vocabulary rows with a
+// fixed order inside, so the kernels give the same bits on 1 thread as on several.
+
+TEST(Kernels, SameBitsForAnyThreadCount) {
+  const int B = 2, T = 128, H = 4, KVH = 2, hd = 16, D = 160, V = 50;  // above kParallelMinWork
+  const int64_t N = B * T;
+  std::vector<int32_t> pos(static_cast<size_t>(N)), tokens(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) {
+    pos[size_t(i)] = int32_t(i % T < 40 ? i % T : i % T - 40);  // a document boundary
+    tokens[size_t(i)] = int32_t((i * 7) % V);
+  }
+  VecF q = random_vec(size_t(N * H * hd), 30), kk = random_vec(size_t(N * KVH * hd), 31),
+       v = random_vec(size_t(N * KVH * hd), 32), dout = random_vec(q.size(), 33);
+  VecF x = random_vec(size_t(N * D), 34), w = random_vec(size_t(D), 35),
+       dy = random_vec(size_t(N * D), 36);
+  auto run = [&]() {
+    std::vector<VecF> r;
+    VecF out(q.size()), lse(size_t(B * H * T)), dq(q.size()), dk(kk.size()), dv(v.size());
+    k::attention_forward(out.data(), lse.data(), q.data(), kk.data(), v.data(), pos.data(),
+                         {B, T, H, KVH, hd});
+    k::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), out.data(), lse.data(),
+                          q.data(), kk.data(), v.data(), pos.data(), {B, T, H, KVH, hd});
+    VecF y(x.size()), rstd(static_cast<size_t>(N)), dx(x.size()), dw(size_t(D), 0.0f),
+        db(size_t(D), 0.0f);
+    k::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, D, 1e-5f);
+    k::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, D,
+                        false);
+    k::bias_backward(db.data(), dy.data(), N, D);
+    VecF table(size_t(V * D), 0.0f);
+    k::embedding_backward(table.data(), dy.data(), tokens.data(), N, D, V);
+    return std::vector<VecF>{out, lse, dq, dk, dv, y, dx, dw, db, table};
+  };
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = run();
+  omp_set_num_threads(3);
+  const auto three = run();
+  omp_set_num_threads(saved);
+  for (size_t i = 0; i < one.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(one[i].data(), three[i].data(), one[i].size() * sizeof(float)))
+        << "result " << i;
 }
 
 }  // namespace
