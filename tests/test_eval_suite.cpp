@@ -194,6 +194,22 @@ TEST(EvalSuite, MakeTextSuiteWritesAVerifiableManifest) {
             std::string::npos);
 }
 
+TEST(EvalSuite, MakeSuiteFromTheCommandLine) {
+  TempDir d;
+  write(d.path + "/heldout.txt", "one document\n\nanother one\n");
+  std::string out;
+  ASSERT_EQ(run_command(still_bin() + " eval --suite " + d.path + "/s/heldout.json --make-suite " +
+                            d.path + "/heldout.txt",
+                        &out),
+            0)
+      << out;
+  Suite s = load_suite(d.path + "/s/heldout.json");
+  EXPECT_NE(out.find(s.hash), std::string::npos) << out;
+  EXPECT_EQ(s.name, "heldout");
+  EXPECT_EQ(s.tasks[0].path, "../heldout.txt");
+  EXPECT_EQ(s.tasks[0].format, "text");
+}
+
 TEST(EvalSuite, ShippedHellaSwagSuiteMatchesSharedData) {
   std::string suite = source_dir() + "/suites/hellaswag-val.json";
   Suite parsed = parse_suite(read_file(suite), suite);

@@ -23,7 +23,9 @@ void register_eval(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->req.models, "Model: a still run or checkpoint directory (repeat)");
+  cmd->add_option(
+      "--model", a->req.models,
+      "Model: a still run or checkpoint, a Hugging Face folder or a GGUF file (repeat)");
   cmd->add_option("--teacher", a->req.teacher,
                   "Teacher: scored too, and the reference for top-1 match and KL");
   cmd->add_option("--suite", a->suite, "Suite manifest (e.g. suites/hellaswag-val.json)")

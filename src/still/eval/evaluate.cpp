@@ -175,6 +175,15 @@ nlohmann::json model_entry(const OpenedModel& m, const std::string& role, const 
 
 }  // namespace
 
+void reset_peak_rss() {
+  // Linux: writing 5 to clear_refs resets the peak RSS the kernel reports (VmHWM, and
+  // getrusage's ru_maxrss for this process). Where that is not allowed, peaks stay cumulative.
+  if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
 int64_t peak_rss_bytes() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -187,6 +196,7 @@ nlohmann::json run_eval(const Suite& suite, const EvalRequest& req) {
   OpenedModel teacher;
   std::unique_ptr<LlamaScorer> teacher_scorer;
   if (!req.teacher.empty()) {
+    reset_peak_rss();
     teacher = open_eval_model(req.teacher);
     teacher_scorer = std::make_unique<LlamaScorer>(*teacher.model);
     log_info("eval: teacher " + req.teacher);
@@ -194,6 +204,7 @@ nlohmann::json run_eval(const Suite& suite, const EvalRequest& req) {
     models.push_back(model_entry(teacher, "teacher", s, false));
   }
   for (auto& path : req.models) {
+    reset_peak_rss();  // each model's own peak (the teacher, when given, stays loaded)
     OpenedModel m = open_eval_model(path);
     LlamaScorer scorer(*m.model);
     LmScorer* ref = teacher_scorer.get();

@@ -45,7 +45,8 @@ std::vector<std::vector<std::string>> results_table(const nlohmann::json& result
 std::string format_text_table(const std::vector<std::vector<std::string>>& cells);
 std::string format_markdown_table(const std::vector<std::vector<std::string>>& cells);
 
-// Peak resident memory of this process so far (getrusage), in bytes.
+// Peak resident memory of this process (getrusage), in bytes, since the last reset.
 int64_t peak_rss_bytes();
+void reset_peak_rss();
 
 }  // namespace still::eval
