@@ -1,5 +1,6 @@
 // Greedy decoding with llama.cpp itself (through node-llama-cpp's prebuilt binaries).
-// Usage: node greedy.mjs JOBS.json  — JOBS: [{"model": path, "prompt": [ids], "n": count}, ...]
+// Usage: node greedy.mjs JOBS.json  — JOBS: [{"model": path, "prompt": [ids], "n": count}, ...];
+// a job may give "text" instead of "prompt": llama.cpp then tokenizes it (no BOS).
 // Prints one JSON line: [{"model": path, "tokens": [ids]}, ...]. Stops only
 // after n tokens (never at end-of-generation tokens), so the whole sequence is compared.
 import {readFileSync} from "node:fs";
@@ -13,11 +14,12 @@ for (const job of jobs) {
   const context = await model.createContext({contextSize: 256, batchSize: 256, threads: 1});
   const sequence = context.getSequence();
   const tokens = [];
-  for await (const t of sequence.evaluate(job.prompt, {temperature: 0})) {
+  const prompt = job.text !== undefined ? Array.from(model.tokenize(job.text, false)) : job.prompt;
+  for await (const t of sequence.evaluate(prompt, {temperature: 0})) {
     tokens.push(t);
     if (tokens.length >= job.n) break;
   }
-  results.push({model: job.model, tokens});
+  results.push({model: job.model, prompt, tokens});
   await context.dispose();
   await model.dispose();
 }
