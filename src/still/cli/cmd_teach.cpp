@@ -34,7 +34,7 @@ void register_teach(CLI::App& app) {
   cmd->add_option("--shard-windows", a->opt.windows_per_shard, "Windows per shard file")
       ->capture_default_str();
   cmd->add_option("--quant-step", a->opt.logp_step,
-                  "Log-probability quantisation step in nats (1/16 default)")
+                  "Log-probability step just below the top-1, in nats (companded; default 1/256)")
       ->capture_default_str();
   cmd->add_option("--max-windows", a->opt.max_windows, "Stop after this many windows (0 = all)")
       ->capture_default_str();

@@ -13,6 +13,12 @@ namespace {
 
 constexpr double kFineStep = 1.0 / 1024;  // nats per level for the top-1 and the tail
 constexpr uint16_t kNoTail = 0xffff;
+// Companding knee (nats): a level spans logp_step·(1 + δ/knee) nats at δ below the top-1,
+// fine where the probability mass is and coarse far below it, so 255 levels reach ~13 nats below the top-1
+// (an entry further down is stored at that floor; its mass is below 3e-6 of the top-1's).
+constexpr double kKnee = 0.25;
+
+double level_scale(const SignalQuant& q) { return std::log1p(double(q.logp_step) / kKnee); }
 
 uint16_t quant_fine(double neg_log) {
   double v = std::round(neg_log / kFineStep);
@@ -37,6 +43,7 @@ void put_varint(std::string& s, uint32_t v) {
 void encode_signal_block(int k, int n, const int32_t* ids, const float* logp,
                          const float* log_tail, const SignalQuant& q, std::string& out) {
   std::string tops, tails, levels, gaps;
+  const double scale = level_scale(q);
   std::vector<int> order(static_cast<size_t>(k));
   for (int p = 0; p < n; ++p) {
     const int32_t* pid = ids + int64_t(p) * k;
@@ -51,7 +58,8 @@ void encode_signal_block(int k, int n, const int32_t* ids, const float* logp,
     std::sort(order.begin(), order.end(), [&](int a, int b) { return pid[a] < pid[b]; });
     int32_t prev = -1;
     for (int i : order) {
-      double lv = std::round((top_q - double(plp[i])) / q.logp_step);
+      double delta = std::max(0.0, top_q - double(plp[i]));
+      double lv = std::round(std::log1p(delta / kKnee) / scale);
       levels += char(uint8_t(std::clamp(lv, 0.0, 255.0)));
       put_varint(gaps, uint32_t(pid[i] - prev - 1));
       prev = pid[i];
@@ -71,6 +79,9 @@ void decode_signal_block(int k, int n, int vocab, std::string_view in, const Sig
   const uint8_t* tails = tops + 2 * size_t(n);
   const uint8_t* levels = tails + 2 * size_t(n);
   const uint8_t* g = levels + size_t(n) * k;
+  const double scale = level_scale(q);
+  double delta_of[256];
+  for (int l = 0; l < 256; ++l) delta_of[l] = kKnee * std::expm1(double(l) * scale);
   const uint8_t* gend = reinterpret_cast<const uint8_t*>(in.data()) + in.size();
   std::vector<int> order(static_cast<size_t>(k));
   std::vector<int32_t> tmp_ids(static_cast<size_t>(k));
@@ -95,7 +106,7 @@ void decode_signal_block(int k, int n, int vocab, std::string_view in, const Sig
       int64_t id = prev + 1 + int64_t(v);
       if (id >= vocab) fail("token id " + std::to_string(id) + " is outside the vocabulary");
       tmp_ids[size_t(i)] = int32_t(id);
-      tmp_lp[size_t(i)] = top - double(levels[size_t(p) * k + i]) * q.logp_step;
+      tmp_lp[size_t(i)] = top - delta_of[levels[size_t(p) * k + i]];
       prev = id;
     }
     // Renormalise: top-k plus tail sum to one.

@@ -21,7 +21,7 @@ struct TeachOptions {
   int window = 0;        // tokens per window; 0 = the teacher's max_seq
   int batch = 8;         // windows per forward pass
   int windows_per_shard = 64;
-  float logp_step = 1.0f / 16;
+  float logp_step = 1.0f / 256;
   int64_t max_windows = 0;  // 0 = the whole corpus
 };
 
