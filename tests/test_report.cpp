@@ -42,6 +42,7 @@ std::string make_run(const std::string& root, const std::string& name, double st
   for (int s = 1; s <= 50; ++s) {
     json rec = {{"step", s}, {"loss", start_loss / (1 + 0.05 * s)}, {"tokens", s * 2048}};
     if (s % 10 == 0) rec["heldout_loss"] = start_loss / (1 + 0.04 * s);
+    if (s % 10 == 0 && name == "student") rec["heldout_kl"] = 1.0 / s;  // a distillation run
     m += rec.dump() + "\n";
   }
   m += "{not json\n";  // a torn line is skipped, not fatal
@@ -179,7 +180,8 @@ TEST(Report, RendersAllSectionsWithWellFormedPlots) {
   EXPECT_EQ(c["loss.svg"]["points"].get<int>(), 3 * 55);
   EXPECT_EQ(c["quality-params.svg"]["points"].get<int>(), 3);
   EXPECT_EQ(c["quality-compute.svg"]["points"].get<int>(), 6);
-  EXPECT_EQ(c["html_svgs"].size(), 3u);
+  EXPECT_EQ(c["html_svgs"].size(), 4u);  // + the held-out KL of the distilled student
+  EXPECT_TRUE(file_exists(d.path + "/rep/heldout-kl.svg"));
 }
 
 TEST(Report, DifferentSuiteHashesAreSeparatedAndFlagged) {

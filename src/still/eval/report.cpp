@@ -409,7 +409,28 @@ ReportFiles write_report(const ReportData& data, const std::string& out_dir,
                    860,
                    400};
     emit_svg("loss.svg", svg_line_chart(po, curves),
-             "Training loss (solid, averaged per bucket) and held-out loss (dashed) of each run.");
+             "Training objective (solid, averaged per bucket; for a distillation run this is "
+             "its KD loss) and held-out cross-entropy (dashed) of each run.");
+  }
+  // Distillation runs also log their held-out KL to the teacher.
+  std::vector<PlotSeries> kl_curves;
+  for (size_t i = 0; i < data.runs.size(); ++i) {
+    PlotSeries kl{data.runs[i].name, {}, {}, {}, false, int(i)};
+    for (auto& rec : data.runs[i].metrics)
+      if (rec.contains("heldout_kl") && rec["heldout_kl"].is_number())
+        kl.x.push_back(num(rec, by_tokens ? "tokens" : "step")),
+            kl.y.push_back(num(rec, "heldout_kl"));
+    if (!kl.x.empty()) kl_curves.push_back(kl);
+  }
+  if (!kl_curves.empty()) {
+    PlotOptions po{"Held-out KL(teacher ‖ student) during distillation",
+                   by_tokens ? "tokens seen" : "optimizer step",
+                   "KL (nats/token)",
+                   false,
+                   860,
+                   360};
+    emit_svg("heldout-kl.svg", svg_line_chart(po, kl_curves),
+             "Mean KL from the teacher's stored top-k signal to the student on held-out windows.");
   }
 
   // 3. Quality versus parameters and versus compute.
