@@ -135,6 +135,8 @@ TEST(EvalTorch, PerplexityAndMultipleChoiceMatchPyTorch) {
   EXPECT_EQ(res["suite"]["hash"], suite.hash);
   ASSERT_EQ(res["models"].size(), 2u);
   EXPECT_EQ(res["models"][0]["role"], "teacher");
+  // The same run twice keeps two distinct labels.
+  EXPECT_NE(res["models"][0]["label"], res["models"][1]["label"]);
   const auto& r = res["models"][1];
   EXPECT_EQ(r["identity"], m.sha256);
   expect_rel(r["tasks"]["heldout"]["nats_per_token"].get<double>(),

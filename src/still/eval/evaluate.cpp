@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "still/eval/hellaswag.h"
 #include "still/eval/llama_scorer.h"
@@ -217,6 +218,12 @@ nlohmann::json run_eval(const Suite& suite, const EvalRequest& req) {
     log_info("eval: model " + path);
     Scored s = score_all(suite, scorer, *m.tokenizer, req.task, ref);
     models.push_back(model_entry(m, "model", s, ref != nullptr));
+  }
+  // Two runs in different folders may share a name: number the repeats so rows stay distinct.
+  std::map<std::string, int> seen;
+  for (auto& m : models) {
+    int n = ++seen[m["label"].get<std::string>()];
+    if (n > 1) m["label"] = m["label"].get<std::string>() + "#" + std::to_string(n);
   }
   return {{"still_eval", 1},
           {"still_version", STILL_VERSION},
