@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t for ${SECONDS_EACH}s"
   "$BUILD/$t" "$scratch" "${seeds[@]}" "${dict[@]}" -max_total_time="$SECONDS_EACH" \
     -max_len=65536 -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$BUILD/artifacts/$t-" \
-    -print_final_stats=1 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Seed)" || true
+    -print_final_stats=1 2>&1 | grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Seed)" || true
   if ls "$BUILD/artifacts/$t-"* >/dev/null 2>&1; then
     echo "fuzz: $t FOUND A CRASH: $(ls "$BUILD/artifacts/$t-"*)"
     exit 1
