@@ -193,4 +193,41 @@ TEST(TrainCli, FullDiskDuringSaveIsAClearErrorAndLeavesNoHalfCheckpoint) {
   EXPECT_EQ(read_file(run + "/latest"), "step-0000012\n");
 }
 
+TEST(TrainCli, TrainsWithATokenizerFileAndCarriesItInTheCheckpoint) {
+  std::string gguf;
+  for (auto root : {source_dir() + "/../shared/testdata", source_dir() + "/../../shared/testdata"})
+    if (file_exists(root + "/tokenizers/ggml-vocab-llama-spm.gguf"))
+      gguf = root + "/tokenizers/ggml-vocab-llama-spm.gguf";
+  if (gguf.empty()) GTEST_SKIP() << "shared testdata not found";
+  TempDir d;
+  std::string corpus = write_corpus(d.path, 60), run = d.path + "/run", out;
+  // Llama 2's SentencePiece vocabulary (32000, BOS 1, EOS 2): the config must cover it.
+  write_file_atomic(d.path + "/small_vocab.json",
+                    R"({"dim": 32, "n_layers": 1, "n_heads": 2, "ffn_dim": 64,)"
+                    R"( "vocab_size": 256, "max_seq": 32, "tied_embeddings": true})");
+  std::string base = still_cmd() + " -q train --data " + corpus + " --tokenizer " + gguf +
+                     " --seq 32 --batch 2 --steps 3 --threads 1 --out " + run + " --config ";
+  EXPECT_EQ(run_command(base + d.path + "/small_vocab.json", &out), 1);
+  expect_one_error_line(out, {"vocab_size 256", "32000"});
+  write_file_atomic(d.path + "/cfg.json",
+                    R"({"dim": 32, "n_layers": 1, "n_heads": 2, "ffn_dim": 64,)"
+                    R"( "vocab_size": 32000, "max_seq": 32, "tied_embeddings": true})");
+  ASSERT_EQ(run_command(base + d.path + "/cfg.json --json", &out), 0) << out;
+  std::string ck = run + "/checkpoints/step-0000003";
+  EXPECT_TRUE(file_exists(ck + "/tokenizer/ggml-vocab-llama-spm.gguf"));
+  auto info = nlohmann::json::parse(read_file(ck + "/tokenizer_info.json"));
+  EXPECT_NE(info["kind"], "bytes");
+  auto cfg = nlohmann::json::parse(read_file(ck + "/config.json"));
+  EXPECT_EQ(cfg["bos_token_id"], 1);
+  EXPECT_EQ(cfg["eos_token_id"], 2);
+  // Generation reads the tokenizer from the checkpoint, not from the original path.
+  ASSERT_EQ(run_command(still_cmd() + " -q generate --model " + run +
+                            " --prompt 'the cat' --max-tokens 8 --json",
+                        &out),
+            0)
+      << out;
+  auto g = nlohmann::json::parse(out);
+  EXPECT_EQ(g["prompt_tokens"].get<int>(), 3);  // BOS + "▁the" + "▁cat"
+}
+
 }  // namespace still

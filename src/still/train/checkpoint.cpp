@@ -65,6 +65,30 @@ nlohmann::json read_json(const std::string& path) {
 
 }  // namespace
 
+std::vector<std::string> tokenizer_source_files(const std::string& path) {
+  if (path == "bytes") return {};
+  std::string file = path;
+  if (dir_exists(path)) {
+    file.clear();
+    for (const char* f : {"tokenizer.json", "encoder.json", "tokenizer.model"})
+      if (file.empty() && file_exists(path_join(path, f))) file = path_join(path, f);
+    if (file.empty())
+      for (auto& e : fs::directory_iterator(path))
+        if (e.path().extension() == ".gguf") file = e.path().string();
+    require(!file.empty(), path + ": no tokenizer file in this directory");
+  }
+  // A GGUF that carries a whole model is not copied (the checkpoint records its path).
+  if (fs::path(file).extension() == ".gguf" && fs::file_size(file) > (64u << 20)) return {};
+  std::vector<std::string> out = {file};
+  std::string name = fs::path(file).filename().string();
+  std::string beside = name == "encoder.json"    ? "vocab.bpe"
+                       : name.ends_with(".json") ? "tokenizer_config.json"
+                                                 : "";
+  if (!beside.empty() && file_exists(path_join(parent_dir(file), beside)))
+    out.push_back(path_join(parent_dir(file), beside));
+  return out;
+}
+
 std::string checkpoint_name(int64_t step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "step-%07lld", (long long)step);
@@ -111,11 +135,14 @@ std::string save_checkpoint(const std::string& run_dir, const CheckpointContents
     write_json(path_join(tmp, "trainer_state.json"), c.trainer_state);
     m.add_file(tmp, "trainer_state.json");
     nlohmann::json tok = c.tokenizer_info;
-    if (!c.tokenizer_file.empty()) {
-      std::string base = fs::path(c.tokenizer_file).filename().string();
-      write_file_atomic(path_join(tmp, base), read_file(c.tokenizer_file));
-      m.add_file(tmp, base);
-      tok["file"] = base;
+    if (!c.tokenizer_files.empty()) {
+      make_dirs(path_join(tmp, "tokenizer"));
+      for (auto& f : c.tokenizer_files) {
+        std::string rel = "tokenizer/" + fs::path(f).filename().string();
+        write_file_atomic(path_join(tmp, rel), read_file(f));
+        m.add_file(tmp, rel);
+      }
+      tok["file"] = "tokenizer";
     }
     write_json(path_join(tmp, "tokenizer_info.json"), tok);
     m.add_file(tmp, "tokenizer_info.json");
@@ -205,8 +232,12 @@ int64_t load_checkpoint_optimizer(const CheckpointInfo& ck, const ParamLayout& l
 std::unique_ptr<Tokenizer> load_checkpoint_tokenizer(const CheckpointInfo& ck) {
   std::string kind = ck.tokenizer_info.value("kind", "bytes");
   std::string file = ck.tokenizer_info.value("file", "");
-  std::unique_ptr<Tokenizer> tok =
-      file.empty() ? load_tokenizer(kind) : load_tokenizer(path_join(ck.dir, file));
+  std::string source = ck.tokenizer_info.value("source", "");
+  require(kind == "bytes" || !file.empty() || !source.empty(),
+          ck.dir + ": the checkpoint names a " + kind + " tokenizer but holds no copy of it");
+  std::unique_ptr<Tokenizer> tok = !file.empty()     ? load_tokenizer(path_join(ck.dir, file))
+                                   : kind == "bytes" ? load_tokenizer("bytes")
+                                                     : load_tokenizer(source);
   std::string fp = ck.tokenizer_info.value("fingerprint", "");
   require(fp.empty() || fp == tok->fingerprint(),
           ck.dir +

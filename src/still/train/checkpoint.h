@@ -3,7 +3,8 @@
 //   config.json            Hugging Face config (LlamaConfig::to_hf_json)
 //   optimizer.safetensors  AdamW moments (exp_avg.*, exp_avg_sq.*), step in the metadata
 //   trainer_state.json     step, RNG, data position, threads, versions, run identity
-//   tokenizer_info.json    kind, fingerprint, vocab size (+ a copy of the tokenizer file)
+//   tokenizer_info.json    kind, fingerprint, vocab size
+//   tokenizer/             a copy of the tokenizer's files (not for the byte tokenizer)
 //   manifest.json          SHA-256 of each file, inputs, command, compute spent
 // The whole directory is written under a temp name and renamed into place, and only then
 // does run_dir/latest name it: a kill at any moment leaves the previous checkpoint valid.
@@ -12,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/ledger/manifest.h"
@@ -30,9 +32,15 @@ struct CheckpointContents {
   int64_t adam_step = 0;
   nlohmann::json trainer_state = nlohmann::json::object();
   nlohmann::json tokenizer_info = nlohmann::json::object();  // kind, fingerprint, vocab_size
-  std::string tokenizer_file;  // copied into the checkpoint when not empty
-  Manifest manifest;           // kind, command, inputs, compute: filled by the caller
+  // Files that define the tokenizer (tokenizer_source_files), copied into tokenizer/.
+  std::vector<std::string> tokenizer_files;
+  Manifest manifest;  // kind, command, inputs, compute: filled by the caller
 };
+
+// The files that define the tokenizer at `path` (a file or a model directory), as
+// load_tokenizer reads them: tokenizer.json (+ tokenizer_config.json), encoder.json +
+// vocab.bpe, a SentencePiece .model, or a GGUF file. Empty for "bytes".
+std::vector<std::string> tokenizer_source_files(const std::string& path);
 
 std::string checkpoint_name(int64_t step);  // "step-0000042"
 std::string checkpoints_dir(const std::string& run_dir);

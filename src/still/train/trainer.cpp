@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
@@ -187,6 +188,8 @@ TrainSummary run(const TrainOptions& opt) {
   const double min_lr = opt.min_lr >= 0 ? opt.min_lr : opt.lr / 10;
   const int64_t warmup = opt.warmup >= 0 ? opt.warmup : opt.steps / 20;
 
+  // Copied into every checkpoint, so that it is self-contained.
+  const std::vector<std::string> tokenizer_files = tokenizer_source_files(opt.tokenizer);
   if (!source) source = make_corpus_source(opt, *tok, T, B);
   nlohmann::json identity =
       run_identity(opt, config, source->identity(), *tok, T, min_lr, warmup);
@@ -313,7 +316,9 @@ TrainSummary run(const TrainOptions& opt) {
     c.tokenizer_info = {{"kind", tok->kind()},
                         {"fingerprint", tok->fingerprint()},
                         {"vocab_size", tok->vocab_size()}};
-    if (tok->kind() != "bytes" && file_exists(opt.tokenizer)) c.tokenizer_file = opt.tokenizer;
+    if (tok->kind() != "bytes")
+      c.tokenizer_info["source"] = std::filesystem::absolute(opt.tokenizer).string();
+    c.tokenizer_files = tokenizer_files;
     c.manifest.command = command_line();
     source->add_inputs(c.manifest);
     if (!opt.init.empty()) c.manifest.add_input("init", opt.init);
