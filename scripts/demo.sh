@@ -41,5 +41,5 @@ build/still train --data "$CORPUS" --config "$MODEL" --seq 256 --batch 8 \
   "${THREADS_FLAG[@]}" --out "$OUT"
 
 echo "demo: sampling from $OUT"
-build/still generate --model "$OUT" --prompt "And God said" --max-tokens 300 \
+build/still generate --model "$OUT" --prompt "And God said" --max-tokens 240 \
   --temperature 0.8 --top-k 40 --top-p 0.95 --seed 1

@@ -61,6 +61,7 @@ void register_generate(CLI::App& app) {
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::printf("\n");
+      std::fflush(stdout);
       log_info("generate: " + std::to_string(r.generated_tokens) + " tokens (" + r.stop_reason +
                "), prefill " + std::to_string(r.prompt_tokens) + " tokens in " +
                format_duration(r.prefill_seconds) + ", " + format_count(tps) + " tokens/s");
