@@ -12,6 +12,8 @@
 #include "still/formats/gguf.h"
 #include "still/formats/hf_model.h"
 #include "still/formats/safetensors.h"
+#include "still/formats/tokenizer/bpe_tokenizer.h"
+#include "still/formats/tokenizer/loaders.h"
 #include "still/io/atomic_file.h"
 #include "still/model/config.h"
 #include "still/util/error.h"
@@ -50,6 +52,12 @@ const std::map<std::string, Parser>& parsers() {
        [](const std::vector<uint8_t>& b) {
          (void)parse_safetensors_index(
              std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), "corpus");
+       }},
+      {"tokenizer_json",
+       [](const std::vector<uint8_t>& b) {
+         BpeTokenizer tok(bpe_spec_from_tokenizer_json(
+             std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), "corpus"));
+         (void)tok.decode(tok.encode_special("Hello world 123  <s><|x|> caf\xC3\xA9 \xFF"));
        }},
   };
   return p;

@@ -285,8 +285,9 @@ void BpeTokenizer::apply_merges(std::vector<int32_t>& syms) const {
     prev[size_t(i)] = i - 1;
   }
   auto push = [&](int i) {
+    if (i < 0) return;
     int j = next[size_t(i)];
-    if (i < 0 || j < 0) return;
+    if (j < 0) return;
     if (const Merge* m = find_merge(syms[size_t(i)], syms[size_t(j)]))
       heap.push(Cand{m->rank, i, syms[size_t(i)], syms[size_t(j)]});
   };
