@@ -19,6 +19,7 @@ void register_report(CLI::App& app);
 void register_teach(CLI::App& app);
 void register_distil(CLI::App& app);
 void register_split(CLI::App& app);
+void register_demo(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_export(CLI::App& app);
 void register_train(CLI::App& app);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   still::cli::register_teach(app);
   still::cli::register_distil(app);
   still::cli::register_split(app);
+  still::cli::register_demo(app);
   still::cli::register_inspect(app);
   still::cli::register_export(app);
   still::cli::register_train(app);

@@ -187,7 +187,16 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
              {"windows", res.windows},
              {"bytes_per_entry", res.bytes_per_entry},
              {"teacher_nats_per_token", res.teacher_nats_per_token}};
-  m.write(opt.out);
+  // A rerun that found every shard done keeps the first run's manifest (and its account of
+  // the compute spent) when the files are the same.
+  bool same_files = false;
+  if (res.shards_written == 0 && file_exists(path_join(opt.out, Manifest::kFileName))) {
+    try {
+      same_files = Manifest::load(opt.out).to_json()["files"] == m.to_json()["files"];
+    } catch (const Error&) {
+    }
+  }
+  if (!same_files) m.write(opt.out);
   return res;
 }
 

@@ -33,7 +33,9 @@ class SignalSource : public TrainSource {
     require(student_vocab >= tok.vocab_size(),
             "the student's vocab_size " + std::to_string(student_vocab) +
                 " is smaller than the tokenizer's " + std::to_string(tok.vocab_size()));
-    signal_sha_ = sha256_file(path_join(opt.signal, Manifest::kFileName));
+    // Identity: the signal's content (its files' hashes), not its manifest's bytes, which
+    // also record how long the teach run took.
+    signal_sha_ = sha256_hex(Manifest::load(opt.signal).to_json()["files"].dump());
     plain_ce_ = kd_.alpha == 0;
     stream_.heldout_batches(B, opt.eval_batches, heldout_, heldout_teacher_);
   }
