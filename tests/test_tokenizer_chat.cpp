@@ -3,8 +3,11 @@
 // hand-written expected prompts, and special tokens never coming from user content.
 #include <gtest/gtest.h>
 
+#include "still/formats/gguf.h"
+#include "still/formats/gguf_writer.h"
 #include "still/formats/tokenizer/chat_template.h"
 #include "still/formats/tokenizer/jinja.h"
+#include "still/io/atomic_file.h"
 #include "still/util/error.h"
 #include "tokenizer_test_files.h"
 
@@ -188,6 +191,25 @@ TEST(ChatTemplate, QwenToolsAndNoThinking) {
       "\"Paris\"}}\n</tool_call><|im_end|>\n"
       "<|im_start|>user\n<tool_response>\n18C\n</tool_response><|im_end|>\n"
       "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
+// A GGUF's tokenizer.chat_template is the template (here a ChatML one on the GPT-2 vocab).
+TEST(ChatTemplate, FromGgufMetadata) {
+  GgufFile src(testing::testdata_dir() + "/ggml-vocab-gpt-2.gguf");
+  GgufWriter w;
+  for (const auto& [k, v] : src.metadata()) w.copy_value(k, v);
+  w.set_string("tokenizer.chat_template",
+               "{% for m in messages %}{{ m.role }}: {{ m.content }}{{ eos_token }}{% endfor %}"
+               "{% if add_generation_prompt %}assistant:{% endif %}");
+  TempDir dir;
+  w.write(dir.path + "/chat.gguf");
+  auto tok = load_tokenizer(dir.path + "/chat.gguf");
+  ChatPrompt p = apply_chat_template(
+      *tok, Json::array({{{"role", "user"}, {"content", "hi <|endoftext|>"}}}), true);
+  EXPECT_EQ(p.text, "user: hi <|endoftext|><|endoftext|>assistant:");
+  // The template's <|endoftext|> is the special token; the one the user typed is text.
+  EXPECT_EQ(std::count(p.ids.begin(), p.ids.end(), 50256), 1);
+  EXPECT_EQ(tok->decode(p.ids), p.text);
 }
 
 TEST(ChatTemplate, MissingTemplateIsAClearError) {
