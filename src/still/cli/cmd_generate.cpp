@@ -4,7 +4,7 @@
 
 #include "still/cli/commands.h"
 #include "still/generate/generate.h"
-#include "still/train/checkpoint.h"
+#include "still/model/open_model.h"
 #include "still/util/log.h"
 
 namespace still::cli {
@@ -22,7 +22,7 @@ void register_generate(CLI::App& app) {
   auto a = std::make_shared<Args>();
   a->gen.sampler = {0.8f, 40, 0.95f};
   a->gen.max_tokens = 200;
-  cmd->add_option("--model", a->model, "Run directory (its latest checkpoint) or checkpoint dir")
+  cmd->add_option("--model", a->model, "Run directory (its latest checkpoint), checkpoint dir, HF folder or GGUF file")
       ->required();
   cmd->add_option("--prompt", a->prompt, "Text to continue")->required();
   cmd->add_option("--temperature", a->gen.sampler.temperature, "0 = greedy")->capture_default_str();
@@ -38,11 +38,11 @@ void register_generate(CLI::App& app) {
   cmd->callback([a] {
     if (a->threads > 0) omp_set_num_threads(a->threads);
     validate(a->gen.sampler);
-    std::string dir = train::resolve_checkpoint(a->model);
-    auto ck = train::open_checkpoint(dir, /*verify=*/true);
-    auto tok = train::load_checkpoint_tokenizer(ck);
-    LlamaModel model(ck.config);
-    train::load_checkpoint_weights(ck, model.layout(), model.params());
+    // Run and checkpoint directories, Hugging Face folders and GGUF files alike.
+    OpenedModel opened = open_model(a->model);
+    const std::string& dir = opened.resolved;
+    LlamaModel& model = *opened.model;
+    auto& tok = opened.tokenizer;
     log_debug("generate: " + dir);
     auto r = generate(model, *tok, a->prompt, a->gen, [&](const std::string& piece) {
       if (a->json) return;
