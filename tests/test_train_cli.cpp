@@ -59,7 +59,7 @@ TEST(TrainCli, BadInputIsOneLineAndNonZero) {
   EXPECT_EQ(
       run_command(still_cmd() + " -q generate --model " + d.path + "/nothing --prompt hi", &out),
       1);
-  expect_one_error_line(out, {"no checkpoint"});
+  expect_one_error_line(out, {"nothing", "does not exist"});
 }
 
 TEST(TrainCli, TrainsEvaluatesSavesAndGenerates) {
