@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "still/formats/gguf.h"
+#include "still/formats/tokenizer/regex_splitter.h"
 #include "still/io/atomic_file.h"
 #include "still/model/load.h"
 #include "still/util/error.h"
@@ -178,7 +179,8 @@ void add_tokenizer_json(const std::string& path, const std::string& folder, cons
               ": only byte-level BPE tokenizers convert to GGUF in this build; use "
               "llama.cpp's convert_hf_to_gguf.py for this one");
   std::string pre = pre_tokenizer_name(tj);
-  require(tj.dump().find("\"ByteLevel\"") != std::string::npos,
+  auto part = [&](const char* key) { return tj.contains(key) ? tj[key].dump() : std::string(); };
+  require((part("pre_tokenizer") + part("decoder")).find("\"ByteLevel\"") != std::string::npos,
           path + ": not a byte-level BPE tokenizer; only those convert to GGUF in this build");
   if (pre.empty()) {
     log_warn(path +
@@ -306,6 +308,98 @@ void write_byte_tokenizer_json(const LlamaConfig& c, const std::string& out_dir)
   write_file_atomic(path_join(out_dir, "tokenizer_info.json"), info.dump(2) + "\n");
 }
 
+// A GGUF byte-level BPE vocabulary (tokenizer.ggml.model "gpt2") as a Hugging Face
+// tokenizer.json + tokenizer_config.json. Returns false (writing nothing) for other kinds.
+bool write_tokenizer_json_from_gguf(const std::string& path, const std::string& out_dir) {
+  GgufFile f(path);
+  if (f.get_string("tokenizer.ggml.model", "") != "gpt2") return false;
+  const std::string what = path + ": ";
+  auto tokens = f.get_strings("tokenizer.ggml.tokens");
+  std::vector<int64_t> types(tokens.size(), kNormal);
+  if (f.has("tokenizer.ggml.token_type")) {
+    types = f.get_ints("tokenizer.ggml.token_type");
+    require(types.size() == tokens.size(), what + "token_type and tokens differ in length");
+  }
+  std::vector<std::string> merges;
+  if (f.has("tokenizer.ggml.merges")) merges = f.get_strings("tokenizer.ggml.merges");
+  const std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  // A std::map-backed object: ordered_json's linear key search is quadratic for 150k tokens.
+  nlohmann::json vocab = nlohmann::json::object();
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (types[i] == kControl || types[i] == kUserDefined)
+      added.push_back({{"id", i},
+                       {"content", tokens[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", types[i] == kUserDefined},
+                       {"special", types[i] == kControl}});
+    else if (types[i] != kUnused)
+      vocab[tokens[i]] = i;
+  }
+  nlohmann::ordered_json byte_level = {{"type", "ByteLevel"},
+                                       {"add_prefix_space", false},
+                                       {"trim_offsets", true},
+                                       {"use_regex", false}};
+  nlohmann::ordered_json pre_tok;
+  if (const char* regex = split_regex_for_pre(pre)) {
+    pre_tok = {{"type", "Sequence"},
+               {"pretokenizers",
+                {{{"type", "Split"},
+                  {"pattern", {{"Regex", regex}}},
+                  {"behavior", "Isolated"},
+                  {"invert", false}},
+                 byte_level}}};
+  } else {
+    if (pre != "default")
+      log_warn(what + "pre-tokenizer '" + pre +
+               "' has no known split regex; tokenizer.json "
+               "uses GPT-2's");
+    pre_tok = byte_level;
+    pre_tok["use_regex"] = true;
+  }
+  nlohmann::ordered_json j = {{"version", "1.0"},
+                              {"truncation", nullptr},
+                              {"padding", nullptr},
+                              {"added_tokens", added},
+                              {"normalizer", nullptr},
+                              {"pre_tokenizer", pre_tok},
+                              {"post_processor", nullptr},
+                              {"decoder",
+                               {{"type", "ByteLevel"},
+                                {"add_prefix_space", true},
+                                {"trim_offsets", true},
+                                {"use_regex", true}}},
+                              {"model",
+                               {{"type", "BPE"},
+                                {"dropout", nullptr},
+                                {"unk_token", nullptr},
+                                {"continuing_subword_prefix", nullptr},
+                                {"end_of_word_suffix", nullptr},
+                                {"fuse_unk", false},
+                                {"byte_fallback", false},
+                                {"ignore_merges", pre == "llama-bpe" || pre == "llama3"},
+                                {"vocab", vocab},
+                                {"merges", merges}}}};
+  write_file_atomic(path_join(out_dir, "tokenizer.json"),
+                    j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  nlohmann::ordered_json tc = {{"tokenizer_class", "PreTrainedTokenizerFast"},
+                               {"clean_up_tokenization_spaces", false}};
+  auto token_at = [&](const char* key) -> std::string {
+    int64_t id = f.get_int(key, -1);
+    return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : "";
+  };
+  if (auto b = token_at("tokenizer.ggml.bos_token_id"); !b.empty()) tc["bos_token"] = b;
+  if (auto e = token_at("tokenizer.ggml.eos_token_id"); !e.empty()) tc["eos_token"] = e;
+  tc["add_bos_token"] = f.get_bool("tokenizer.ggml.add_bos_token", false);
+  if (f.has("tokenizer.chat_template"))
+    tc["chat_template"] = f.get_string("tokenizer.chat_template");
+  write_file_atomic(path_join(out_dir, "tokenizer_config.json"),
+                    tc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return true;
+}
+
 }  // namespace
 
 std::string add_gguf_tokenizer(const std::string& source, const LlamaConfig& config,
@@ -363,6 +457,8 @@ std::string write_hf_tokenizer(const std::string& source, const LlamaConfig& con
     write_file_atomic(path_join(out_dir, "tokenizer.json"), read_file(s.path));
     return "copied " + s.path;
   }
+  if (s.kind == Source::kGguf && write_tokenizer_json_from_gguf(s.path, out_dir))
+    return "byte-level BPE tokenizer.json written from " + s.path + "'s metadata";
   log_warn("export: no tokenizer files written for " + out_dir + " (source " + source +
            " has none that Hugging Face tools read); add tokenizer.json yourself");
   return "none";
