@@ -1,5 +1,6 @@
-// Times LlamaModel training steps (forward + fused LM head/CE + backward) and greedy decode
-// on random tokens, and reports the memory of a step.
+// Times LlamaModel training steps (forward + fused LM head/CE + backward + AdamW) and greedy
+// decode on random tokens, and reports the memory of a step. bench/compare_torch.sh reads
+// the first line.
 // usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3]
 #include <omp.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "still/model/llama.h"
+#include "still/train/adamw.h"
 #include "still/util/rng.h"
 
 int main(int argc, char** argv) {
@@ -28,13 +30,15 @@ int main(int argc, char** argv) {
     b.targets[i] = int32_t(rng.below(uint64_t(c.vocab_size)));
     b.positions[i] = int32_t(i % size_t(T));
   }
-  m.zero_grads();
-  m.forward_backward(b, 1.0f / float(b.num_scored()));  // warm-up, plans the buffer
-  auto t0 = Clock::now();
-  for (int s = 0; s < steps; ++s) {
+  still::AdamW opt(m.layout(), {});
+  auto train_step = [&] {
     m.zero_grads();
     m.forward_backward(b, 1.0f / float(b.num_scored()));
-  }
+    opt.step(m.params(), m.grads(), 1e-4f);
+  };
+  train_step();  // warm-up, plans the buffer
+  auto t0 = Clock::now();
+  for (int s = 0; s < steps; ++s) train_step();
   const double sec = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
   const double tokens = double(B) * T;
   const double flops = 6.0 * double(c.num_matmul_params()) * tokens;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "still/kernels/parallel.h"
+#include "still/kernels/vexp.h"
 #include "still/util/error.h"
 
 namespace still {
@@ -31,20 +32,24 @@ LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, b
     // Stable log-softmax: lse = max + log Σ exp(x − max), the sum in double. With a
     // gradient, exp(x − max) is stored in place and scaled afterwards (one exp per logit).
     float mx = x[0];
+#pragma omp simd reduction(max : mx)
     for (int i = 1; i < V; ++i) mx = x[i] > mx ? x[i] : mx;
     const float target_logit = x[target];
     double sum = 0;
     if (want_grad) {
+#pragma omp simd reduction(+ : sum)
       for (int i = 0; i < V; ++i) {
-        x[i] = std::exp(x[i] - mx);
+        x[i] = kernels::fast_exp(x[i] - mx);
         sum += x[i];
       }
     } else {
-      for (int i = 0; i < V; ++i) sum += std::exp(x[i] - mx);
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < V; ++i) sum += kernels::fast_exp(x[i] - mx);
     }
     row_loss_[size_t(r)] = double(mx) + std::log(sum) - double(target_logit);
     if (want_grad) {
       const float c = float(double(grad_scale) / sum);
+#pragma omp simd
       for (int i = 0; i < V; ++i) x[i] *= c;
       x[target] -= grad_scale;
     }

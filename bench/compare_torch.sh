@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Trains the same Llama for the same tokens with still (build/engine_step) and with our
+# PyTorch model (bench/torch_llama_step.py, Debian's /usr/bin/python3), both on THREADS
+# threads, and prints tokens/s, the ratio and the model-FLOPs utilisation of each against
+# this machine's fp32 FMA peak (build/fma_peak). A step is forward + loss + backward + AdamW.
+# FLOPs per token (one formula for both): 6·N (N = matmul parameters, LM head included,
+# embedding lookup not) + 12·L·q_dim·T (attention scores and values, full square as in PaLM).
+# PyTorch runs twice: tuned (OpenMP OpenBLAS, tcmalloc, AVX-512 ATen, no OPENBLAS_* limits:
+# issue #7) and out of the box (this machine's environment, as still runs).
+# usage: bench/compare_torch.sh [presets="stories15m small"] [steps=3]   (THREADS=2, BUILD=build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PRESETS=${1:-"stories15m small"}
+STEPS=${2:-3}
+THREADS=${THREADS:-2}
+BUILD=${BUILD:-build}
+LIB=/usr/lib/x86_64-linux-gnu
+export OMP_NUM_THREADS=$THREADS
+
+peak=$("$BUILD/fma_peak" 2 | sed -E 's/.*peak: ([0-9.]+) GFLOP.*/\1/')
+echo "fp32 FMA peak: $peak GFLOP/s on $THREADS threads; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+tuned_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ATEN_CPU_CAPABILITY=avx512)
+[ -e "$LIB/libtcmalloc_minimal.so.4" ] && tuned_env+=(LD_PRELOAD="$LIB/libtcmalloc_minimal.so.4")
+[ -d "$LIB/openblas-openmp" ] && tuned_env+=(LD_LIBRARY_PATH="$LIB/openblas-openmp")
+
+tps() { sed -nE '1s/.* ([0-9.]+) tokens\/s.*/\1/p'; }
+
+for preset in $PRESETS; do
+  case $preset in
+    stories15m) B=8 T=256 D=288 L=6 F=768 V=32000 ;;
+    small) B=4 T=512 D=512 L=8 F=1376 V=8192 ;;
+    *) echo "unknown preset $preset" >&2; exit 1 ;;
+  esac
+  fpt=$(( 6 * (L * (4 * D * D + 3 * D * F) + V * D) + 12 * L * D * T ))
+  s=$("$BUILD/engine_step" "$preset" "$B" "$T" "$STEPS" | tps)
+  t=$("${tuned_env[@]}" /usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" | tps)
+  o=$(/usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" | tps)
+  awk -v p="$preset" -v B="$B" -v T="$T" -v s="$s" -v t="$t" -v o="$o" -v f="$fpt" -v pk="$peak" \
+    'function mfu(x) { return 100 * x * f / (pk * 1e9) }
+     BEGIN { printf "%s B=%d T=%d fp32: still %.0f tok/s (MFU %.1f%%) | torch tuned %.0f (%.1f%%) | torch default %.0f (%.1f%%) | still/tuned %.2fx, still/default %.2fx\n",
+             p, B, T, s, mfu(s), t, mfu(t), o, mfu(o), s / t, s / o }'
+done
