@@ -74,6 +74,7 @@ void softmax_row(float* s, int jn, int lo, int hi, const float* lse_in, float* l
     return;
   }
   float m = s[lo];
+#pragma omp simd reduction(max : m)
   for (int j = lo + 1; j <= hi; ++j) m = s[j] > m ? s[j] : m;
   float sum = 0;
 #pragma omp simd reduction(+ : sum)

@@ -1,19 +1,20 @@
 // exp(x) for float loops that the compiler can vectorise (std::exp is a libm call per
 // element). Range reduction x = n·ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r
-// and 2^n built in the exponent bits: within ~2 ulp of expf for x in [-87, 88]. Inputs below
-// -87.3 give ~1e-38 instead of 0 (harmless next to the 1-sized terms of a softmax sum);
-// NaN is not propagated. Pure arithmetic, so the same bits for any thread count.
+// and 2^n built in the exponent bits: within a few ulp of expf on [-87, 88.3]. Larger x
+// saturate at ~2e38; below -87.3 it gives ~1e-38 instead of 0 (harmless next to the 1-sized
+// terms of a softmax sum); NaN is not propagated. Pure arithmetic: same bits on any thread.
 #pragma once
 #include <bit>
-#include <cmath>
 #include <cstdint>
 
 namespace still::kernels {
 
-#pragma omp declare simd notinbranch
 inline float fast_exp(float x) {
-  x = std::fmin(std::fmax(x, -87.3f), 88.7f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  x = x < -87.3f ? -87.3f : x;  // ternaries, not std::fmin/fmax: those stay libm calls
+  x = x > 88.3f ? 88.3f : x;  // keeps 2^n finite (n <= 127)
+  // Round to nearest by adding and subtracting 1.5·2^23 (floorf would stay a libm call).
+  constexpr float kRound = 12582912.0f;
+  const float n = (x * 1.44269504088896341f + kRound) - kRound;
   float r = x - n * 0.693359375f;  // ln2 split in two: exact high part, small low part
   r = r + n * 2.12194440e-4f;
   const float z = r * r;

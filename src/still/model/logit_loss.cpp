@@ -1,5 +1,6 @@
 #include "still/model/logit_loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -36,15 +37,22 @@ LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, b
     for (int i = 1; i < V; ++i) mx = x[i] > mx ? x[i] : mx;
     const float target_logit = x[target];
     double sum = 0;
+    // exp and the double sum in separate loops: together they do not vectorise.
     if (want_grad) {
+#pragma omp simd
+      for (int i = 0; i < V; ++i) x[i] = kernels::fast_exp(x[i] - mx);
 #pragma omp simd reduction(+ : sum)
-      for (int i = 0; i < V; ++i) {
-        x[i] = kernels::fast_exp(x[i] - mx);
-        sum += x[i];
-      }
+      for (int i = 0; i < V; ++i) sum += x[i];
     } else {
+      constexpr int kBlock = 256;
+      float e[kBlock];
+      for (int i0 = 0; i0 < V; i0 += kBlock) {
+        const int n_i = std::min(kBlock, V - i0);
+#pragma omp simd
+        for (int i = 0; i < n_i; ++i) e[i] = kernels::fast_exp(x[i0 + i] - mx);
 #pragma omp simd reduction(+ : sum)
-      for (int i = 0; i < V; ++i) sum += kernels::fast_exp(x[i] - mx);
+        for (int i = 0; i < n_i; ++i) sum += e[i];
+      }
     }
     row_loss_[size_t(r)] = double(mx) + std::log(sum) - double(target_logit);
     if (want_grad) {
