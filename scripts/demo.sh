@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job, end to end (until the distillation demo exists): installs the Debian packages,
-# builds, prepares a public-domain corpus (the King James Bible from Debian's bible-kjv,
-# written to data/, never committed), trains a small byte-level model for a few minutes on
-# the CPU, and generates text from it. Idempotent: a second run reuses the corpus and the
-# finished run (rerunning `still train` with the same --out resumes or does nothing).
-# Knobs: STEPS (default 400), THREADS (default: every core), OUT (default runs/demo).
+# The main job, end to end: installs the Debian packages, builds, prepares a public-domain
+# corpus (the King James Bible from Debian's bible-kjv, written to data/, never committed),
+# runs `still demo` (teach -> distil + CE baseline -> eval -> report) with the shipped demo
+# teacher, and samples from the student. Idempotent: a rerun reuses every finished stage.
+# Knobs: STEPS (distil steps, default 300), WINDOWS (signal windows, 400), EVAL_DOCS (40),
+# THREADS (default: every core), OUT (default runs/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,21 +25,16 @@ if [ ! -s "$CORPUS" ]; then
   mv "$CORPUS.tmp" "$CORPUS"
 fi
 
-# A small byte-level Llama: 4 layers of width 128 (about 0.8M parameters).
-MODEL=data/demo-model.json
-cat > "$MODEL.tmp" <<'JSON'
-{"dim": 128, "n_layers": 4, "n_heads": 4, "n_kv_heads": 2, "ffn_dim": 344,
- "vocab_size": 256, "max_seq": 256, "tied_embeddings": true}
-JSON
-cmp -s "$MODEL.tmp" "$MODEL" 2>/dev/null && rm "$MODEL.tmp" || mv "$MODEL.tmp" "$MODEL"
-
 OUT=${OUT:-runs/demo}
 THREADS_FLAG=()
 [ -n "${THREADS:-}" ] && THREADS_FLAG=(--threads "$THREADS")
-build/still train --data "$CORPUS" --config "$MODEL" --seq 256 --batch 8 \
-  --steps "${STEPS:-400}" --lr 3e-3 --warmup 20 --eval-every 100 --save-every 100 --seed 1 \
-  "${THREADS_FLAG[@]}" --out "$OUT"
+# The whole system on the bundled default: split the corpus, collect the shipped teacher's
+# top-k signal, distil a 7x smaller student and its matched CE baseline, evaluate all three on
+# held-out chapters, render the report. Rerunning resumes finished stages.
+build/still demo --corpus "$CORPUS" --teacher examples/demo/teacher \
+  --student examples/demo/student.json --steps "${STEPS:-300}" --max-windows "${WINDOWS:-400}" \
+  --eval-limit "${EVAL_DOCS:-40}" "${THREADS_FLAG[@]}" --out "$OUT"
 
-echo "demo: sampling from $OUT"
-build/still generate --model "$OUT" --prompt "And God said" --max-tokens 240 \
+echo "demo: sampling from the distilled student"
+build/still generate --model "$OUT/student" --prompt "And God said" --max-tokens 200 \
   --temperature 0.8 --top-k 40 --top-p 0.95 --seed 1
