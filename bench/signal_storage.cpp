@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
               "quant error", "trunc error", "KL full");
   for (int k : {16, 64, 128}) {
     if (k > V) continue;
-    for (float step : {1.0f / 4, 1.0f / 8, 1.0f / 16, 1.0f / 32, 1.0f / 64}) {
+    for (float step : {1.0f / 16, 1.0f / 64, 1.0f / 128, 1.0f / 256, 1.0f / 512}) {
       auto q = still::measure_signal_quality(tl.data(), sl.data(), n, V, k, step);
       std::printf("%4d %10.4f %12.2f %10.3f %14.2e %14.2e %10.4f\n", k, step,
                   q.bytes_per_position, q.bytes_per_entry, q.quant_error, q.trunc_error,
