@@ -11,19 +11,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 
-mkdir -p data
+bash scripts/prepare_kjv.sh
 CORPUS=data/kjv.txt
-if [ ! -s "$CORPUS" ]; then
-  echo "demo: writing $CORPUS from Debian's bible-kjv"
-  # `bible` prints each chapter as a "Book N" heading, a blank line, then numbered verses.
-  # Keep the heading with its chapter and drop the verse numbers, so that every chapter is one
-  # document (still train splits documents at blank lines).
-  bible -l79 Gen1:1-Rev22:21 | awk '
-    /^[1-3]? ?[A-Z][A-Za-z ]* [0-9]+$/ { print; heading = 1; next }
-    /^[ \t]*$/ { if (heading) next; print; next }
-    { heading = 0; sub(/^ +[0-9]+ /, ""); print }' > "$CORPUS.tmp"
-  mv "$CORPUS.tmp" "$CORPUS"
-fi
 
 OUT=${OUT:-runs/demo}
 THREADS_FLAG=()
