@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -30,17 +31,25 @@ std::vector<std::string> train_args(const std::string& corpus, const std::string
 
 // Starts `still train` with the checkpoint delay hook on; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, int delay_ms) {
+  // Everything the child needs is prepared before fork(): after it, only async-signal-safe
+  // calls (the test process may have other threads).
+  std::vector<std::string> env = {"STILL_TEST_CHECKPOINT_DELAY_MS=" + std::to_string(delay_ms),
+                                  "OMP_WAIT_POLICY=passive"};  // see still_cmd()
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "OMP_WAIT_POLICY=", 16) != 0 &&
+        std::strncmp(*e, "STILL_TEST_CHECKPOINT_DELAY_MS=", 31) != 0)
+      env.push_back(*e);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
     int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1);
     dup2(null, 2);
-    setenv("STILL_TEST_CHECKPOINT_DELAY_MS", std::to_string(delay_ms).c_str(), 1);
-    setenv("OMP_WAIT_POLICY", "passive", 1);  // see still_cmd()
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   return pid;
