@@ -10,6 +10,7 @@ PACKAGES=(
   libbz2-dev
   clang libclang-rt-14-dev libomp-dev
   python3-torch python3-numpy
+  libopenblas0-openmp libtcmalloc-minimal4
   bible-kjv
 )
 missing=()
