@@ -26,7 +26,6 @@ const char* split_regex_for_pre(std::string_view pre) {
 
 struct RegexSplitter::Impl {
   pcre2_code* code = nullptr;
-  // Match data is per thread: encode() runs concurrently from several threads.
   ~Impl() { pcre2_code_free(code); }
 };
 
@@ -52,26 +51,21 @@ RegexSplitter& RegexSplitter::operator=(RegexSplitter&&) noexcept = default;
 
 namespace {
 
-struct MatchData {
-  pcre2_match_data* md = nullptr;
-  const pcre2_code* for_code = nullptr;
-  ~MatchData() { pcre2_match_data_free(md); }
-};
-
-pcre2_match_data* match_data_for(const pcre2_code* code) {
-  thread_local MatchData data;
-  if (data.for_code != code) {
-    pcre2_match_data_free(data.md);
-    data.md = pcre2_match_data_create_from_pattern(code, nullptr);
-    data.for_code = code;
-  }
-  return data.md;
+// Per-thread match data with room for the whole-match offsets only (all split() reads), so
+// it fits every pattern and encode() can run on several threads at once.
+pcre2_match_data* thread_match_data() {
+  struct Holder {
+    pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
+    ~Holder() { pcre2_match_data_free(md); }
+  };
+  thread_local Holder h;
+  return h.md;
 }
 
 }  // namespace
 
 void RegexSplitter::split(std::string_view text, std::vector<std::string_view>& out) const {
-  pcre2_match_data* md = match_data_for(impl_->code);
+  pcre2_match_data* md = thread_match_data();
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0, gap_start = 0;
   while (pos < text.size()) {
