@@ -69,6 +69,11 @@ TEST(ExportTokenizer, ByteModelsGetTokenizersBothToolsRead) {
   EXPECT_EQ(ids, std::vector<int32_t>(reinterpret_cast<const uint8_t*>(text.data()),
                                       reinterpret_cast<const uint8_t*>(text.data()) + text.size()));
   EXPECT_EQ(tok->decode(ids), text);
+  // The GGUF itself (tokenizer.ggml.pre "default": llama.cpp's fallback split sequence) reads
+  // back to the same ids, so `still eval` / `still generate` can use an exported byte model.
+  auto from_gguf = load_tokenizer(dir.path + "/m.gguf");
+  EXPECT_EQ(from_gguf->encode(text), ids);
+  EXPECT_EQ(from_gguf->decode(ids), text);
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ TEST(TokenizerTrain, DeterministicAndLlamaCppCompatible) {
   auto j = nlohmann::json::parse(a);
   // The Llama 3 split regex with ignore_merges: llama.cpp's tokenizer.ggml.pre "llama-bpe".
   EXPECT_EQ(j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"], kLlama3SplitRegex);
-  EXPECT_EQ(split_regex_for_pre(BpeTrainResult::kLlamaCppPre), std::string(kLlama3SplitRegex));
+  EXPECT_EQ(split_regexes_for_pre(BpeTrainResult::kLlamaCppPre),
+            std::vector<std::string>{kLlama3SplitRegex});
   EXPECT_TRUE(j["model"]["ignore_merges"].get<bool>());
   EXPECT_EQ(j["model"]["merges"].size(), size_t(320 - 258));
   EXPECT_EQ(j["model"]["merges"][0].size(), 2u);  // ["a", "b"] pairs, as current HF writes

@@ -343,19 +343,19 @@ bool write_tokenizer_json_from_gguf(const std::string& path, const std::string& 
                                        {"trim_offsets", true},
                                        {"use_regex", false}};
   nlohmann::ordered_json pre_tok;
-  if (const char* regex = split_regex_for_pre(pre)) {
-    pre_tok = {{"type", "Sequence"},
-               {"pretokenizers",
-                {{{"type", "Split"},
-                  {"pattern", {{"Regex", regex}}},
-                  {"behavior", "Isolated"},
-                  {"invert", false}},
-                 byte_level}}};
+  if (const auto regexes = split_regexes_for_pre(pre); !regexes.empty()) {
+    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+    for (const auto& regex : regexes)
+      steps.push_back({{"type", "Split"},
+                       {"pattern", {{"Regex", regex}}},
+                       {"behavior", "Isolated"},
+                       {"invert", false}});
+    steps.push_back(byte_level);
+    pre_tok = {{"type", "Sequence"}, {"pretokenizers", steps}};
   } else {
-    if (pre != "default")
-      log_warn(what + "pre-tokenizer '" + pre +
-               "' has no known split regex; tokenizer.json "
-               "uses GPT-2's");
+    log_warn(what + "pre-tokenizer '" + pre +
+             "' has no known split regex; tokenizer.json "
+             "uses GPT-2's");
     pre_tok = byte_level;
     pre_tok["use_regex"] = true;
   }

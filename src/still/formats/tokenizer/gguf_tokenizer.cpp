@@ -54,11 +54,10 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::string& path) {
   if (model == "gpt2") {
     spec.alphabet = BpeSpec::Alphabet::kByteLevel;
     std::string pre = m.has("tokenizer.ggml.pre") ? m.get_string("tokenizer.ggml.pre") : "default";
-    const char* re = split_regex_for_pre(pre);
-    require(re != nullptr, path + ": tokenizer.ggml.pre '" + pre +
-                               "' is not supported (known: gpt-2, llama-bpe, qwen2, "
-                               "deepseek-r1-qwen)");
-    spec.split_regexes.push_back(re);
+    spec.split_regexes = split_regexes_for_pre(pre);
+    require(!spec.split_regexes.empty(), path + ": tokenizer.ggml.pre '" + pre +
+                                             "' is not supported (known: default, gpt-2, "
+                                             "llama-bpe, qwen2, deepseek-r1-qwen)");
     if (pre == "qwen2" || pre == "deepseek-r1-qwen")
       spec.normalizer.push_back({BpeSpec::NormStep::kNfc, "", ""});
     if (pre == "llama-bpe" || pre == "llama3") spec.ignore_merges = true;

@@ -17,11 +17,17 @@ const char* const kLlama3SplitRegex =
 const char* const kQwen2SplitRegex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-const char* split_regex_for_pre(std::string_view pre) {
-  if (pre == "gpt-2") return kGpt2SplitRegex;
-  if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") return kLlama3SplitRegex;
-  if (pre == "qwen2" || pre == "deepseek-r1-qwen") return kQwen2SplitRegex;
-  return nullptr;
+std::vector<std::string> split_regexes_for_pre(std::string_view pre) {
+  if (pre == "gpt-2") return {kGpt2SplitRegex};
+  if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") return {kLlama3SplitRegex};
+  if (pre == "qwen2" || pre == "deepseek-r1-qwen") return {kQwen2SplitRegex};
+  // llama.cpp's fallback: punctuation runs first, then GPT-2's pattern without its final
+  // whitespace alternative, then digit runs, then digits in threes.
+  if (pre == "default")
+    return {R"([\p{P}\$\+<=>\^~\|]+)",
+            R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))",
+            R"(\p{N}+)", R"([0-9][0-9][0-9])"};
+  return {};
 }
 
 struct RegexSplitter::Impl {

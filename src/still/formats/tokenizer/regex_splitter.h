@@ -30,7 +30,9 @@ class RegexSplitter {
 extern const char* const kGpt2SplitRegex;
 extern const char* const kLlama3SplitRegex;
 extern const char* const kQwen2SplitRegex;
-// Returns the pattern for a tokenizer.ggml.pre value, or nullptr if we don't know it.
-const char* split_regex_for_pre(std::string_view pre);
+// The split patterns (applied in sequence, each keeping the text between matches as pieces
+// too) for a tokenizer.ggml.pre value; empty if we don't know it. "default" is llama.cpp's
+// fallback sequence, used for any BPE vocabulary without a named pre-tokenizer.
+std::vector<std::string> split_regexes_for_pre(std::string_view pre);
 
 }  // namespace still
