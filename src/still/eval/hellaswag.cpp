@@ -1,6 +1,7 @@
 #include "still/eval/hellaswag.h"
 
 #include "still/util/error.h"
+#include "still/util/text.h"
 
 namespace still::eval {
 namespace {
@@ -22,20 +23,6 @@ std::string replace_all(std::string_view s, std::string_view from, std::string_v
   }
   out.append(s.substr(pos));
   return out;
-}
-
-std::vector<std::string_view> split_lines(const std::string& s) {
-  std::vector<std::string_view> lines;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t nl = s.find('\n', pos);
-    if (nl == std::string::npos) nl = s.size();
-    std::string_view line(s.data() + pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    pos = nl + 1;
-  }
-  return lines;
 }
 
 }  // namespace

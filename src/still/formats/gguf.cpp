@@ -33,7 +33,9 @@ constexpr TypeRow kTypes[] = {
     {35, {"TQ2_0", 256, 66}},   {39, {"MXFP4", 32, 17}},
 };
 
-size_t scalar_size(GgufValueType t) {
+}  // namespace
+
+size_t gguf_scalar_size(GgufValueType t) {
   switch (t) {
     case GgufValueType::kU8:
     case GgufValueType::kI8:
@@ -54,6 +56,8 @@ size_t scalar_size(GgufValueType t) {
       return 0;  // string, array: variable
   }
 }
+
+namespace {
 
 bool is_integer(GgufValueType t) {
   switch (t) {
@@ -238,7 +242,7 @@ std::vector<std::string> GgufValue::to_strings(const std::string& what) const {
 std::vector<int64_t> GgufValue::to_ints(const std::string& what) const {
   if (!is_array() || !is_integer(elem_type)) throw Error(what + " is not an array of integers");
   std::vector<int64_t> r(count);
-  size_t es = scalar_size(elem_type);
+  size_t es = gguf_scalar_size(elem_type);
   for (uint64_t i = 0; i < count; ++i) {
     bool ok;
     r[i] = load_int(elem_type, raw + i * es, &ok);
@@ -258,12 +262,12 @@ std::vector<float> GgufValue::to_floats(const std::string& what) const {
 
 int64_t GgufValue::int_at(uint64_t i) const {
   bool ok;
-  return load_int(scalar_type(), raw + i * scalar_size(scalar_type()), &ok);
+  return load_int(scalar_type(), raw + i * gguf_scalar_size(scalar_type()), &ok);
 }
 
 double GgufValue::float_at(uint64_t i) const {
   bool ok;
-  return load_float(scalar_type(), raw + i * scalar_size(scalar_type()), &ok);
+  return load_float(scalar_type(), raw + i * gguf_scalar_size(scalar_type()), &ok);
 }
 
 namespace {
@@ -280,7 +284,7 @@ nlohmann::json scalar_json(GgufValueType t, const uint8_t* p, std::string_view s
 nlohmann::json GgufValue::to_json(size_t max_items) const {
   if (!is_array()) return scalar_json(type, raw, type == GgufValueType::kString ? strings[0] : "");
   nlohmann::json a = nlohmann::json::array();
-  size_t es = scalar_size(elem_type);
+  size_t es = gguf_scalar_size(elem_type);
   for (uint64_t i = 0; i < count && i < max_items; ++i)
     a.push_back(scalar_json(elem_type, raw ? raw + i * es : nullptr,
                             elem_type == GgufValueType::kString ? strings[i] : ""));
@@ -302,7 +306,7 @@ std::string GgufValue::summary(size_t max_items) const {
     if (elem_type == GgufValueType::kString)
       r += "\"" + clip(strings[i], 40) + "\"";
     else
-      r += scalar_json(elem_type, raw + i * scalar_size(elem_type), "").dump();
+      r += scalar_json(elem_type, raw + i * gguf_scalar_size(elem_type), "").dump();
   }
   if (count > max_items) r += ", ...";
   return r;
@@ -378,14 +382,14 @@ void GgufFile::parse(const uint8_t* p, size_t size) {
         v.strings.reserve(v.count);
         for (uint64_t k = 0; k < v.count; ++k) v.strings.push_back(c.str("array string"));
       } else {
-        size_t es = scalar_size(v.elem_type);
+        size_t es = gguf_scalar_size(v.elem_type);
         if (v.count > c.left() / es)
           c.fail("metadata '" + clip(key) + "' claims " + std::to_string(v.count) +
                  " elements, more than the file can hold (truncated?)");
         v.raw = c.take(v.count * es, "array data");
       }
     } else {
-      v.raw = c.take(scalar_size(v.type), "metadata value");
+      v.raw = c.take(gguf_scalar_size(v.type), "metadata value");
     }
     kv_.emplace_back(std::string(key), std::move(v));
   }

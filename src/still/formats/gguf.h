@@ -29,6 +29,8 @@ enum class GgufValueType : uint32_t {
   kF64 = 12,
 };
 std::string gguf_value_type_name(GgufValueType t);  // "u32", "string", "array", ...
+// Bytes of one value of a fixed-size type; 0 for string and array (variable size).
+size_t gguf_scalar_size(GgufValueType t);
 
 // ggml tensor element types that can appear in a GGUF file (numbering is the file format's).
 enum class GgmlType : uint32_t {

@@ -94,23 +94,6 @@ void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& v) {
 }
 
 void GgufWriter::copy_value(const std::string& key, const GgufValue& v) {
-  auto scalar_bytes = [](GgufValueType t) -> size_t {
-    switch (t) {
-      case GgufValueType::kU8:
-      case GgufValueType::kI8:
-      case GgufValueType::kBool:
-        return 1;
-      case GgufValueType::kU16:
-      case GgufValueType::kI16:
-        return 2;
-      case GgufValueType::kU32:
-      case GgufValueType::kI32:
-      case GgufValueType::kF32:
-        return 4;
-      default:
-        return 8;
-    }
-  };
   std::string p;
   if (v.type == GgufValueType::kString) {
     put_str(p, std::string(v.strings[0]));
@@ -120,9 +103,9 @@ void GgufWriter::copy_value(const std::string& key, const GgufValue& v) {
     if (v.elem_type == GgufValueType::kString)
       for (auto s : v.strings) put_str(p, std::string(s));
     else
-      p.append(reinterpret_cast<const char*>(v.raw), v.count * scalar_bytes(v.elem_type));
+      p.append(reinterpret_cast<const char*>(v.raw), v.count * gguf_scalar_size(v.elem_type));
   } else {
-    p.append(reinterpret_cast<const char*>(v.raw), scalar_bytes(v.type));
+    p.append(reinterpret_cast<const char*>(v.raw), gguf_scalar_size(v.type));
   }
   set_raw(key, v.type, p);
 }

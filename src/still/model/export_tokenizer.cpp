@@ -7,6 +7,7 @@
 
 #include "still/formats/gguf.h"
 #include "still/formats/tokenizer/regex_splitter.h"
+#include "still/formats/tokenizer/tokenizer_json_writer.h"
 #include "still/io/atomic_file.h"
 #include "still/model/load.h"
 #include "still/util/error.h"
@@ -264,40 +265,13 @@ void write_byte_tokenizer_json(const LlamaConfig& c, const std::string& out_dir)
   for (int b = 0; b < 256; ++b) vocab[alphabet[size_t(b)]] = b;
   nlohmann::ordered_json added = nlohmann::ordered_json::array();
   for (int i = 256; i < c.vocab_size; ++i)
-    added.push_back({{"id", i},
-                     {"content", i == 256 ? "<|endoftext|>" : "[PAD" + std::to_string(i) + "]"},
-                     {"single_word", false},
-                     {"lstrip", false},
-                     {"rstrip", false},
-                     {"normalized", false},
-                     {"special", true}});
-  nlohmann::ordered_json j = {{"version", "1.0"},
-                              {"truncation", nullptr},
-                              {"padding", nullptr},
-                              {"added_tokens", added},
-                              {"normalizer", nullptr},
-                              {"pre_tokenizer",
-                               {{"type", "ByteLevel"},
-                                {"add_prefix_space", false},
-                                {"trim_offsets", false},
-                                {"use_regex", false}}},
-                              {"post_processor", nullptr},
-                              {"decoder",
-                               {{"type", "ByteLevel"},
-                                {"add_prefix_space", false},
-                                {"trim_offsets", false},
-                                {"use_regex", false}}},
-                              {"model",
-                               {{"type", "BPE"},
-                                {"dropout", nullptr},
-                                {"unk_token", nullptr},
-                                {"continuing_subword_prefix", nullptr},
-                                {"end_of_word_suffix", nullptr},
-                                {"fuse_unk", false},
-                                {"byte_fallback", false},
-                                {"ignore_merges", false},
-                                {"vocab", vocab},
-                                {"merges", nlohmann::ordered_json::array()}}}};
+    added.push_back(hf_json::added_token(
+        size_t(i), i == 256 ? "<|endoftext|>" : "[PAD" + std::to_string(i) + "]", true, false));
+  hf_json::BpeModel model;
+  model.vocab = std::move(vocab);
+  nlohmann::ordered_json j = hf_json::bpe_tokenizer(
+      std::move(added), hf_json::byte_level(false, false, false), nullptr,
+      hf_json::byte_level(false, false, false), std::move(model));
   write_file_atomic(path_join(out_dir, "tokenizer.json"), j.dump(2) + "\n");
   nlohmann::ordered_json tc = {{"tokenizer_class", "PreTrainedTokenizerFast"},
                                {"model_max_length", c.max_seq},
@@ -328,60 +302,27 @@ bool write_tokenizer_json_from_gguf(const std::string& path, const std::string& 
   nlohmann::ordered_json added = nlohmann::ordered_json::array();
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (types[i] == kControl || types[i] == kUserDefined)
-      added.push_back({{"id", i},
-                       {"content", tokens[i]},
-                       {"single_word", false},
-                       {"lstrip", false},
-                       {"rstrip", false},
-                       {"normalized", types[i] == kUserDefined},
-                       {"special", types[i] == kControl}});
+      added.push_back(hf_json::added_token(i, tokens[i], types[i] == kControl,
+                                           types[i] == kUserDefined));
     else if (types[i] != kUnused)
       vocab[tokens[i]] = i;
   }
-  nlohmann::ordered_json byte_level = {{"type", "ByteLevel"},
-                                       {"add_prefix_space", false},
-                                       {"trim_offsets", true},
-                                       {"use_regex", false}};
   nlohmann::ordered_json pre_tok;
   if (const auto regexes = split_regexes_for_pre(pre); !regexes.empty()) {
-    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
-    for (const auto& regex : regexes)
-      steps.push_back({{"type", "Split"},
-                       {"pattern", {{"Regex", regex}}},
-                       {"behavior", "Isolated"},
-                       {"invert", false}});
-    steps.push_back(byte_level);
-    pre_tok = {{"type", "Sequence"}, {"pretokenizers", steps}};
+    pre_tok = hf_json::split_sequence(regexes, hf_json::byte_level(false, true, false));
   } else {
     log_warn(what + "pre-tokenizer '" + pre +
              "' has no known split regex; tokenizer.json "
              "uses GPT-2's");
-    pre_tok = byte_level;
-    pre_tok["use_regex"] = true;
+    pre_tok = hf_json::byte_level(false, true, true);
   }
-  nlohmann::ordered_json j = {{"version", "1.0"},
-                              {"truncation", nullptr},
-                              {"padding", nullptr},
-                              {"added_tokens", added},
-                              {"normalizer", nullptr},
-                              {"pre_tokenizer", pre_tok},
-                              {"post_processor", nullptr},
-                              {"decoder",
-                               {{"type", "ByteLevel"},
-                                {"add_prefix_space", true},
-                                {"trim_offsets", true},
-                                {"use_regex", true}}},
-                              {"model",
-                               {{"type", "BPE"},
-                                {"dropout", nullptr},
-                                {"unk_token", nullptr},
-                                {"continuing_subword_prefix", nullptr},
-                                {"end_of_word_suffix", nullptr},
-                                {"fuse_unk", false},
-                                {"byte_fallback", false},
-                                {"ignore_merges", pre == "llama-bpe" || pre == "llama3"},
-                                {"vocab", vocab},
-                                {"merges", merges}}}};
+  hf_json::BpeModel model;
+  model.vocab = vocab;
+  model.merges = merges;
+  model.ignore_merges = pre == "llama-bpe" || pre == "llama3";
+  nlohmann::ordered_json j =
+      hf_json::bpe_tokenizer(std::move(added), std::move(pre_tok), nullptr,
+                             hf_json::byte_level(true, true, true), std::move(model));
   write_file_atomic(path_join(out_dir, "tokenizer.json"),
                     j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   nlohmann::ordered_json tc = {{"tokenizer_class", "PreTrainedTokenizerFast"},

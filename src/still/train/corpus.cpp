@@ -8,6 +8,7 @@
 #include "still/util/error.h"
 #include "still/util/rng.h"
 #include "still/util/sha256.h"
+#include "still/util/text.h"
 
 namespace still::train {
 namespace {
@@ -18,20 +19,6 @@ bool is_blank(std::string_view line) {
   for (char c : line)
     if (c != ' ' && c != '\t' && c != '\r' && c != '\f' && c != '\v') return false;
   return true;
-}
-
-std::vector<std::string_view> split_lines(const std::string& s) {
-  std::vector<std::string_view> lines;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t nl = s.find('\n', pos);
-    if (nl == std::string::npos) nl = s.size();
-    std::string_view line(s.data() + pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    pos = nl + 1;
-  }
-  return lines;
 }
 
 // Uniform in [0, 1), a fixed function of the document index.

@@ -9,6 +9,7 @@
 
 #include "still/formats/tokenizer/byte_level.h"
 #include "still/formats/tokenizer/regex_splitter.h"
+#include "still/formats/tokenizer/tokenizer_json_writer.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -170,50 +171,14 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& opt) {
                           byte_level::bytes_to_chars(tokens[size_t(b)])});
   Json added = Json::array();
   for (int i = 0; i < n_special; ++i)
-    added.push_back({{"id", tokens.size() + size_t(i)},
-                     {"content", opt.special_tokens[size_t(i)]},
-                     {"single_word", false},
-                     {"lstrip", false},
-                     {"rstrip", false},
-                     {"normalized", false},
-                     {"special", true}});
-  Json j = {{"version", "1.0"},
-            {"truncation", nullptr},
-            {"padding", nullptr},
-            {"added_tokens", added},
-            {"normalizer", nullptr},
-            {"pre_tokenizer",
-             {{"type", "Sequence"},
-              {"pretokenizers",
-               {{{"type", "Split"},
-                 {"pattern", {{"Regex", kLlama3SplitRegex}}},
-                 {"behavior", "Isolated"},
-                 {"invert", false}},
-                {{"type", "ByteLevel"},
-                 {"add_prefix_space", false},
-                 {"trim_offsets", true},
-                 {"use_regex", false}}}}}},
-            {"post_processor",
-             {{"type", "ByteLevel"},
-              {"add_prefix_space", true},
-              {"trim_offsets", false},
-              {"use_regex", true}}},
-            {"decoder",
-             {{"type", "ByteLevel"},
-              {"add_prefix_space", true},
-              {"trim_offsets", true},
-              {"use_regex", true}}},
-            {"model",
-             {{"type", "BPE"},
-              {"dropout", nullptr},
-              {"unk_token", nullptr},
-              {"continuing_subword_prefix", nullptr},
-              {"end_of_word_suffix", nullptr},
-              {"fuse_unk", false},
-              {"byte_fallback", false},
-              {"ignore_merges", true},
-              {"vocab", vocab},
-              {"merges", merge_list}}}};
+    added.push_back(hf_json::added_token(tokens.size() + size_t(i),
+                                         opt.special_tokens[size_t(i)], true, false));
+  hf_json::BpeModel model{std::move(vocab), std::move(merge_list), true};
+  Json j = hf_json::bpe_tokenizer(
+      std::move(added),
+      hf_json::split_sequence({kLlama3SplitRegex}, hf_json::byte_level(false, true, false)),
+      hf_json::byte_level(true, false, true), hf_json::byte_level(true, true, true),
+      std::move(model));
   BpeTrainResult r;
   r.tokenizer_json = j.dump(1) + "\n";
   r.vocab_size = int(tokens.size()) + n_special;
