@@ -1,7 +1,7 @@
 // Times LlamaModel training steps (forward + fused LM head/CE + backward + AdamW) and greedy
 // decode on random tokens, and reports the memory of a step. bench/compare_torch.sh reads
 // the first line.
-// usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3]
+// usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3] [precision=fp32|bf16]
 #include <omp.h>
 
 #include <chrono>
@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
   const std::string name = argc > 1 ? argv[1] : "stories15m";
   const int B = argc > 2 ? std::atoi(argv[2]) : 8, T = argc > 3 ? std::atoi(argv[3]) : 256;
   const int steps = argc > 4 ? std::atoi(argv[4]) : 3;
+  const still::Precision precision = still::parse_precision(argc > 5 ? argv[5] : "fp32");
   still::LlamaConfig c = still::LlamaConfig::preset(name);
   still::LlamaModel m(c);
+  m.set_precision(precision);
   m.init_random(1);
   still::Batch b;
   b.resize(B, T);
@@ -43,9 +45,9 @@ int main(int argc, char** argv) {
   const double tokens = double(B) * T;
   const double flops = 6.0 * double(c.num_matmul_params()) * tokens;
   const double mib = 1.0 / (1 << 20);
-  std::printf("%s B=%d T=%d threads=%d: %.0f ms/step, %.0f tokens/s, %.1f GFLOP/s (6N)\n",
-              name.c_str(), B, T, omp_get_max_threads(), sec * 1e3, tokens / sec,
-              flops / sec * 1e-9);
+  std::printf("%s B=%d T=%d threads=%d %s: %.0f ms/step, %.0f tokens/s, %.1f GFLOP/s (6N)\n",
+              name.c_str(), B, T, omp_get_max_threads(), still::precision_name(precision).c_str(),
+              sec * 1e3, tokens / sec, flops / sec * 1e-9);
   std::printf("memory: activations %.1f MiB, params+grads+AdamW %.1f MiB\n",
               double(m.activation_bytes()) * mib, double(m.num_params_flat()) * 16 * mib);
 

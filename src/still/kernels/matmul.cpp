@@ -6,7 +6,9 @@
 #include <cstring>
 #include <string>
 
+#include "still/kernels/matmul_bf16.h"
 #include "still/kernels/parallel.h"
+#include "still/kernels/precision.h"
 #include "still/util/error.h"
 
 namespace still::kernels {
@@ -42,11 +44,27 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
     }
     beta = 1.0f;
   }
+  if (Bf16Workspace* ws = active_bf16_workspace()) {
+    const uint16_t* W16 = ws->weight(W, O * I);
+    matmul_bf16(false, true, N, O, I, ws->stage(x, N * I), I, W16, I, beta, y, O);
+    return;
+  }
   matmul(false, true, N, O, I, 1.0f, x, I, W, I, beta, y, O);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x,
                      const float* W, int64_t N, int64_t I, int64_t O, bool accumulate_dx) {
+  if (Bf16Workspace* ws = active_bf16_workspace()) {
+    // dy is rounded to bf16 once for both matmuls; x is the copy its forward staged.
+    const uint16_t* dy16 = ws->gradient(dy, N * O);
+    if (dx) {
+      const uint16_t* W16 = ws->weight(W, O * I);
+      matmul_bf16(false, false, N, I, O, dy16, O, W16, I, accumulate_dx ? 1.0f : 0.0f, dx, I);
+    }
+    matmul_bf16(true, false, O, I, N, dy16, O, ws->staged(x, N * I), I, 1.0f, dW, I);
+    if (db) bias_backward(db, dy, N, O);
+    return;
+  }
   if (dx) matmul(false, false, N, I, O, 1.0f, dy, O, W, I, accumulate_dx ? 1.0f : 0.0f, dx, I);
   matmul(true, false, O, I, N, 1.0f, dy, O, x, I, 1.0f, dW, I);
   if (db) bias_backward(db, dy, N, O);

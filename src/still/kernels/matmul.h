@@ -14,6 +14,8 @@ void matmul(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float a
 
 // A linear layer in the Hugging Face layout: W is [O, I], y[N,O] = x[N,I]·Wᵀ + b.
 // With `accumulate`, adds into y (residual connections) instead of overwriting it.
+// Inside a Bf16Scope (kernels/precision.h) both linear_* run their matmuls in bf16 with
+// fp32 accumulation; x must then stay unchanged until the layer's linear_backward.
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t I,
                     int64_t O, bool accumulate = false);
 

@@ -89,6 +89,8 @@ struct LayerActs {
 
 struct LlamaModel::Impl {
   int chunk_rows = kDefaultLossChunkRows;
+  Precision precision = Precision::kFp32;
+  k::Bf16Workspace bf16;
   int64_t planned_rows = 0;  // B*T the buffer is planned for
   std::unique_ptr<float, FreeDeleter> buffer;
   size_t buffer_floats = 0;
@@ -182,6 +184,16 @@ struct LlamaModel::Impl {
     rope_positions = n_pos;
   }
 
+  // The bf16 workspace for a pass (its weight copy refreshed if the parameters changed), or
+  // null in fp32.
+  k::Bf16Workspace* begin_pass(const std::vector<float>& P, bool& params_changed) {
+    if (precision != Precision::kBf16) return nullptr;
+    if (params_changed) bf16.set_params(P.data(), int64_t(P.size()));
+    params_changed = false;
+    bf16.begin_pass();
+    return &bf16;
+  }
+
   void forward(const LlamaConfig& c, const ParamLayout& lay, const float* P, const Batch& batch);
   LossStats lm_head_loss(const LlamaConfig& c, const ParamLayout& lay, const float* P, float* G,
                          int64_t N, LogitLoss& loss, bool want_grad, float grad_scale);
@@ -255,11 +267,10 @@ LossStats LlamaModel::Impl::lm_head_loss(const LlamaConfig& c, const ParamLayout
   for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
     const int n = int(std::min<int64_t>(chunk_rows, N - r0));
     const float* h = final_out + r0 * D;
-    k::matmul(false, true, n, V, D, 1.0f, h, D, W, D, 0.0f, logits, V);
+    k::linear_forward(logits, h, W, nullptr, n, D, V);
     stats += loss.process(r0, n, V, logits, want_grad, grad_scale);
     if (!want_grad) continue;
-    k::matmul(false, false, n, D, V, 1.0f, logits, V, W, D, 0.0f, d_final + r0 * D, D);
-    k::matmul(true, false, V, D, n, 1.0f, logits, V, h, D, 1.0f, G + lay.lm_head, D);
+    k::linear_backward(d_final + r0 * D, G + lay.lm_head, nullptr, logits, h, W, n, D, V, false);
   }
   return stats;
 }
@@ -360,6 +371,7 @@ LossStats LlamaModel::forward_backward(const Batch& batch, LogitLoss& loss, floa
   const int64_t N = int64_t(batch.B) * batch.T;
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
+  k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
   impl_->forward(config_, layout_, params_.data(), batch);
   LossStats s = impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, true,
                                     grad_scale);
@@ -377,6 +389,7 @@ LossStats LlamaModel::forward_loss(const Batch& batch, LogitLoss& loss) {
   const int64_t N = int64_t(batch.B) * batch.T;
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
+  k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
   impl_->forward(config_, layout_, params_.data(), batch);
   return impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, false, 0.0f);
 }
@@ -391,12 +404,25 @@ void LlamaModel::forward_logits(const Batch& batch, float* logits) {
   const int64_t N = int64_t(batch.B) * batch.T;
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
+  k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
   impl_->forward(config_, layout_, params_.data(), batch);
-  k::matmul(false, true, N, config_.vocab_size, config_.dim, 1.0f, impl_->final_out, config_.dim,
-            params_.data() + layout_.lm_head, config_.dim, 0.0f, logits, config_.vocab_size);
+  k::linear_forward(logits, impl_->final_out, params_.data() + layout_.lm_head, nullptr, N,
+                    config_.dim, config_.vocab_size);
 }
 
-size_t LlamaModel::activation_bytes() const { return impl_->buffer_floats * sizeof(float); }
+size_t LlamaModel::activation_bytes() const {
+  return impl_->buffer_floats * sizeof(float) + impl_->bf16.bytes();
+}
+
+void LlamaModel::set_precision(Precision p) {
+  require_precision_supported(p);
+  impl_->precision = p;
+  params_changed_ = true;
+}
+
+Precision LlamaModel::precision() const { return impl_->precision; }
+
+int64_t LlamaModel::bf16_weight_refreshes() const { return impl_->bf16.param_refreshes(); }
 
 void LlamaModel::set_loss_chunk_rows(int rows) {
   require(rows > 0, "loss chunk rows must be positive (got " + std::to_string(rows) + ")");

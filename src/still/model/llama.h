@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "still/kernels/precision.h"
 #include "still/model/batch.h"
 #include "still/model/config.h"
 #include "still/model/logit_loss.h"
@@ -22,7 +23,12 @@ class LlamaModel {
 
   const LlamaConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
-  float* params() { return params_.data(); }
+  // Writable parameters. Taking them marks the bf16 weight copy stale: it is made again
+  // before the next pass (so once per optimizer step, however many micro-batches).
+  float* params() {
+    params_changed_ = true;
+    return params_.data();
+  }
   const float* params() const { return params_.data(); }
   float* grads() { return grads_.data(); }
   size_t num_params_flat() const { return params_.size(); }
@@ -52,6 +58,14 @@ class LlamaModel {
   void set_loss_chunk_rows(int rows);
   int loss_chunk_rows() const;
 
+  // fp32 (default) or bf16: bf16 matmuls from bf16 copies of the fp32 master weights, fp32
+  // accumulation, gradients and optimizer state. Throws still::Error if the CPU lacks
+  // AVX512_BF16. decode() always runs in fp32.
+  void set_precision(Precision p);
+  Precision precision() const;
+  // Times the bf16 weight copy has been made (tests: once per optimizer step).
+  int64_t bf16_weight_refreshes() const;
+
   // RoPE inverse frequencies (with rope_scaling applied), as used by forward and decode.
   const std::vector<double>& rope_inv_freq() const;
 
@@ -60,6 +74,7 @@ class LlamaModel {
   LlamaConfig config_;
   ParamLayout layout_;
   std::vector<float> params_, grads_;
+  bool params_changed_ = true;
   std::unique_ptr<Impl> impl_;
 };
 

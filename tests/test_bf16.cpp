@@ -1,0 +1,250 @@
+// The bf16 path (issue #7): fp32 -> bf16 rounding, the oneDNN bf16 matmul against an fp32
+// reference computed on the same bf16-rounded inputs, and linear layers inside a Bf16Scope.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "still/kernels/bf16.h"
+#include "still/kernels/matmul.h"
+#include "still/kernels/matmul_bf16.h"
+#include "still/kernels/precision.h"
+#include "still/tensor/dtype.h"
+#include "still/util/error.h"
+#include "still/util/rng.h"
+
+namespace still {
+namespace {
+
+namespace k = kernels;
+using VecF = std::vector<float>;
+using Vec16 = std::vector<uint16_t>;
+
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+VecF random_vec(size_t n, uint64_t seed, double scale = 1.0) {
+  Rng r(seed);
+  VecF v(n);
+  for (auto& x : v) x = float(scale * r.normal());
+  return v;
+}
+
+Vec16 to_bf16(const VecF& v) {
+  Vec16 out(v.size());
+  k::f32_to_bf16_scalar(v.data(), out.data(), int64_t(v.size()));
+  return out;
+}
+
+VecF rounded(const VecF& v) {
+  VecF out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_f32(k::f32_to_bf16_rne(v[i]));
+  return out;
+}
+
+#define SKIP_WITHOUT_BF16() \
+  if (!k::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16"
+
+TEST(Bf16, RoundsToNearestEvenWithNaNInfAndDenormals) {
+  struct Case {
+    uint32_t in;
+    uint16_t out;
+  } cases[] = {
+      {0x3f800000u, 0x3f80},  // 1
+      {0x3f808000u, 0x3f80},  // tie, even below: down
+      {0x3f818000u, 0x3f82},  // tie, odd below: up
+      {0x3f808001u, 0x3f81},  // above the tie: up
+      {0x3f807fffu, 0x3f80},  // below the tie: down
+      {0xbf818000u, 0xbf82},  // negative tie
+      {0x7f7fffffu, 0x7f80},  // the largest float rounds to +inf
+      {0x7f800000u, 0x7f80},  // +inf
+      {0xff800000u, 0xff80},  // -inf
+      {0x7fc00000u, 0x7fc0},  // quiet NaN
+      {0x7f800001u, 0x7fc0},  // signalling NaN: quieted, stays NaN
+      {0x00000001u, 0x0000},  // denormals flush to signed zero (as vcvtneps2bf16 does)
+      {0x807fffffu, 0x8000}, {0x00800000u, 0x0080},  // the smallest normal stays
+  };
+  for (const auto& c : cases) EXPECT_EQ(k::f32_to_bf16_rne(from_bits(c.in)), c.out) << c.in;
+  // Normal values agree with the converter used for bf16 files.
+  VecF v = random_vec(1000, 3, 100.0);
+  for (float x : v) EXPECT_EQ(k::f32_to_bf16_rne(x), f32_to_bf16(x));
+}
+
+TEST(Bf16, VectorConversionMatchesScalarBitForBit) {
+  // Random values at many scales, every special case above, and lengths that leave
+  // vector tails of every size; large enough to take the parallel path too.
+  VecF v = random_vec(300001, 5, 1.0);
+  Rng r(6);
+  for (size_t i = 0; i < v.size(); i += 7) {
+    uint32_t bits = uint32_t(r.next_u64());
+    v[i] = from_bits(bits);  // any bit pattern: denormals, NaNs, infinities
+  }
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(15), int64_t(16), int64_t(17), int64_t(31),
+                    int64_t(33), int64_t(1000), int64_t(v.size())}) {
+    Vec16 a(size_t(n) + 1, 0xabcd), b(size_t(n) + 1, 0xabcd);
+    k::f32_to_bf16(v.data(), a.data(), n);
+    k::f32_to_bf16_scalar(v.data(), b.data(), n);
+    ASSERT_EQ(a, b) << "n=" << n;
+    EXPECT_EQ(a[size_t(n)], 0xabcd) << "wrote past the end, n=" << n;
+  }
+  // Rows with a stride.
+  const int64_t rows = 5, cols = 19, ld = 23;
+  Vec16 dense(size_t(rows * cols));
+  k::f32_to_bf16_rows(v.data(), ld, dense.data(), rows, cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      EXPECT_EQ(dense[size_t(i * cols + j)], k::f32_to_bf16_rne(v[size_t(i * ld + j)]));
+}
+
+// op(A)·op(B) + beta·C in double on the bf16 values; `bound` gets Σ|a||b| + |beta·c| per entry.
+void reference(bool ta, bool tb, int M, int N, int K, const VecF& A, int lda, const VecF& B,
+               int ldb, float beta, const VecF& C, int ldc, std::vector<double>& out,
+               std::vector<double>& bound) {
+  out.assign(size_t(M * N), 0.0);
+  bound.assign(size_t(M * N), 0.0);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double s = 0, b = 0;
+      for (int kk = 0; kk < K; ++kk) {
+        const double a = A[size_t(ta ? kk * lda + i : i * lda + kk)];
+        const double x = B[size_t(tb ? j * ldb + kk : kk * ldb + j)];
+        s += a * x;
+        b += std::fabs(a * x);
+      }
+      const double c = beta == 0 ? 0.0 : double(beta) * C[size_t(i * ldc + j)];
+      out[size_t(i * N + j)] = s + c;
+      bound[size_t(i * N + j)] = b + std::fabs(c);
+    }
+}
+
+TEST(Bf16, MatmulMatchesFp32ReferenceOnRoundedInputs) {
+  SKIP_WITHOUT_BF16();
+  struct Shape {
+    int M, N, K;
+  } shapes[] = {{13, 9, 21}, {37, 19, 53}, {1, 7, 5}, {64, 33, 300}, {130, 67, 17}};
+  for (const Shape& s : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (float beta : {0.0f, 1.0f}) {
+          const int M = s.M, N = s.N, K = s.K;
+          // Padded strides: the matmul must read and write only the M×N / K entries.
+          const int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+          VecF A = rounded(random_vec(size_t((ta ? K : M) * lda), 1 + M));
+          VecF B = rounded(random_vec(size_t((tb ? N : K) * ldb), 2 + N));
+          VecF C = random_vec(size_t(M * ldc), 3);
+          if (beta == 0)  // overwritten without being read: NaN must not leak through
+            for (int i = 0; i < M; ++i)
+              for (int j = 0; j < N; ++j) C[size_t(i * ldc + j)] = NAN;
+          std::vector<double> ref, bound;
+          reference(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ref, bound);
+          VecF out = C;
+          Vec16 A16 = to_bf16(A), B16 = to_bf16(B);
+          k::matmul_bf16(ta, tb, M, N, K, A16.data(), lda, B16.data(), ldb, beta, out.data(), ldc);
+          for (int i = 0; i < M; ++i) {
+            for (int j = 0; j < N; ++j) {
+              const double got = out[size_t(i * ldc + j)], want = ref[size_t(i * N + j)];
+              // fp32 accumulation of exact bf16 products: a few ulps of the sum of |terms|.
+              ASSERT_NEAR(got, want, 1e-6 * K + 2e-6 * bound[size_t(i * N + j)])
+                  << "ta=" << ta << " tb=" << tb << " beta=" << beta << " M=" << M << " N=" << N
+                  << " K=" << K << " at (" << i << "," << j << ")";
+            }
+            for (int j = N; j < ldc; ++j)  // the padding of C is untouched
+              ASSERT_EQ(out[size_t(i * ldc + j)], C[size_t(i * ldc + j)]);
+          }
+        }
+}
+
+TEST(Bf16, MatmulPrimitivesAreCreatedOncePerShape) {
+  SKIP_WITHOUT_BF16();
+  VecF A = random_vec(11 * 6, 1), B = random_vec(6 * 5, 2);
+  Vec16 A16 = to_bf16(A), B16 = to_bf16(B);
+  VecF C1(11 * 5), C2(11 * 5);
+  const int64_t before = k::matmul_bf16_primitives_created();
+  k::matmul_bf16(false, false, 11, 5, 6, A16.data(), 6, B16.data(), 5, 0.0f, C1.data(), 5);
+  EXPECT_EQ(k::matmul_bf16_primitives_created(), before + 1);
+  k::matmul_bf16(false, false, 11, 5, 6, A16.data(), 6, B16.data(), 5, 0.0f, C2.data(), 5);
+  EXPECT_EQ(k::matmul_bf16_primitives_created(), before + 1);
+  EXPECT_EQ(C1, C2);
+  k::matmul_bf16(false, false, 11, 5, 6, A16.data(), 6, B16.data(), 5, 1.0f, C2.data(), 5);
+  EXPECT_EQ(k::matmul_bf16_primitives_created(), before + 2);  // accumulation: another one
+  for (size_t i = 0; i < C1.size(); ++i) EXPECT_FLOAT_EQ(C2[i], 2 * C1[i]);
+}
+
+TEST(Bf16, LinearLayersInAScopeRoundTheirOperands) {
+  SKIP_WITHOUT_BF16();
+  const int N = 23, I = 40, O = 17;
+  VecF x = random_vec(size_t(N * I), 1), W = random_vec(size_t(O * I), 2, 0.2);
+  VecF b = random_vec(size_t(O), 3), dy = random_vec(size_t(N * O), 4);
+  VecF base = random_vec(size_t(N * O), 5);
+  // fp32 reference on rounded operands (bias and accumulation stay fp32).
+  VecF xr = rounded(x), Wr = rounded(W), dyr = rounded(dy);
+  VecF y_ref = base, dx_ref(size_t(N * I), 0.5f), dW_ref = random_vec(size_t(O * I), 6);
+  VecF db_ref(size_t(O), 0.25f);
+  VecF y = y_ref, dx = dx_ref, dW = dW_ref, db = db_ref;
+  k::linear_forward(y_ref.data(), xr.data(), Wr.data(), b.data(), N, I, O, true);
+  k::linear_backward(dx_ref.data(), dW_ref.data(), nullptr, dyr.data(), xr.data(), Wr.data(), N, I,
+                     O, true);
+  k::bias_backward(db_ref.data(), dy.data(), N, O);  // the bias gradient uses the fp32 dy
+  {
+    k::Bf16Workspace ws;
+    k::Bf16Scope scope(&ws);
+    ws.begin_pass();
+    k::linear_forward(y.data(), x.data(), W.data(), b.data(), N, I, O, true);
+    k::linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), W.data(), N, I, O,
+                       true);
+    EXPECT_GT(ws.bytes(), 0u);
+  }
+  EXPECT_EQ(k::active_bf16_workspace(), nullptr);
+  auto close = [](const VecF& a, const VecF& b, const char* what) {
+    for (size_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(b[i]))) << what << " at " << i;
+  };
+  close(y, y_ref, "y");
+  close(dx, dx_ref, "dx");
+  close(dW, dW_ref, "dW");
+  close(db, db_ref, "db");
+  // And it really is bf16: unrounded fp32 gives a visibly different y.
+  VecF y32 = base;
+  k::linear_forward(y32.data(), x.data(), W.data(), b.data(), N, I, O, true);
+  double diff = 0;
+  for (size_t i = 0; i < y.size(); ++i) diff = std::max(diff, double(std::fabs(y[i] - y32[i])));
+  EXPECT_GT(diff, 1e-4);
+}
+
+TEST(Bf16, WeightsInsideTheParametersUseTheirCopy) {
+  SKIP_WITHOUT_BF16();
+  VecF params = random_vec(100, 1);
+  k::Bf16Workspace ws;
+  ws.set_params(params.data(), int64_t(params.size()));
+  const uint16_t* w = ws.weight(params.data() + 10, 20);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(w[i], k::f32_to_bf16_rne(params[size_t(10 + i)]));
+  // A stale copy is used until set_params: the model refreshes it when parameters change.
+  params[10] += 1.0f;
+  EXPECT_EQ(ws.weight(params.data() + 10, 20)[0], w[0]);
+  ws.set_params(params.data(), int64_t(params.size()));
+  EXPECT_EQ(ws.weight(params.data() + 10, 20)[0], k::f32_to_bf16_rne(params[10]));
+  EXPECT_EQ(ws.param_refreshes(), 2);
+  // Outside the parameters: converted on the spot.
+  VecF other = random_vec(8, 2);
+  EXPECT_EQ(ws.weight(other.data(), 8)[3], k::f32_to_bf16_rne(other[3]));
+}
+
+TEST(Bf16, PrecisionNamesAndCpuCheck) {
+  EXPECT_EQ(parse_precision("fp32"), Precision::kFp32);
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
+  EXPECT_EQ(precision_name(Precision::kBf16), "bf16");
+  EXPECT_THROW(parse_precision("fp16"), Error);
+  EXPECT_NO_THROW(require_precision_supported(Precision::kFp32));
+  if (k::cpu_has_avx512_bf16())
+    EXPECT_NO_THROW(require_precision_supported(Precision::kBf16));
+  else
+    EXPECT_THROW(require_precision_supported(Precision::kBf16), Error);
+}
+
+}  // namespace
+}  // namespace still
