@@ -16,15 +16,6 @@
 namespace still::eval {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 const char* kItems =
     "Roof shingle removal: A man is sitting on a roof. he\n3\nis using wrap.\n"
     "is ripping level tiles off.\nis holding a rubik's cube.\nstarts pulling up roofing.\n"

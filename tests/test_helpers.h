@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "still/util/error.h"
 
 namespace still {
 
@@ -33,6 +36,16 @@ inline int run_command(const std::string& cmd, std::string* output = nullptr) {
   int st = pclose(f);
   if (output) *output = out;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// The message of the still::Error that f throws, or "" if it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 inline std::string still_bin() { return STILL_BINARY; }

@@ -53,15 +53,6 @@ std::vector<std::string> names_in(const std::string& dir) {
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST(TrainCheckpoint, RoundTripIsBitwise) {

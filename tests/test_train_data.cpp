@@ -27,15 +27,6 @@ TokenDocs coded_docs(const std::vector<int>& lens) {
   return t;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST(TrainCorpus, SplitsTextIntoBlankLineBlocks) {
