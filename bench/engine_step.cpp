@@ -2,7 +2,9 @@
 // decode on random tokens, and reports the memory of a step. bench/compare_torch.sh reads
 // the first line.
 // usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3] [precision=fp32|bf16]
+//                    [loss_chunk_rows=256]
 #include <omp.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,12 @@
 #include "still/train/adamw.h"
 #include "still/util/rng.h"
 
+static double cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   const std::string name = argc > 1 ? argv[1] : "stories15m";
@@ -23,6 +31,7 @@ int main(int argc, char** argv) {
   still::LlamaConfig c = still::LlamaConfig::preset(name);
   still::LlamaModel m(c);
   m.set_precision(precision);
+  if (argc > 6) m.set_loss_chunk_rows(std::atoi(argv[6]));
   m.init_random(1);
   still::Batch b;
   b.resize(B, T);
@@ -40,14 +49,20 @@ int main(int argc, char** argv) {
   };
   train_step();  // warm-up, plans the buffer
   auto t0 = Clock::now();
+  const double cpu0 = cpu_seconds();
   for (int s = 0; s < steps; ++s) train_step();
   const double sec = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+  const double cpu_sec = (cpu_seconds() - cpu0) / steps;
   const double tokens = double(B) * T;
   const double flops = 6.0 * double(c.num_matmul_params()) * tokens;
   const double mib = 1.0 / (1 << 20);
-  std::printf("%s B=%d T=%d threads=%d %s: %.0f ms/step, %.0f tokens/s, %.1f GFLOP/s (6N)\n",
-              name.c_str(), B, T, omp_get_max_threads(), still::precision_name(precision).c_str(),
-              sec * 1e3, tokens / sec, flops / sec * 1e-9);
+  // CPU time per step: with OMP_WAIT_POLICY=passive, a steadier figure than wall time on a
+  // loaded machine (waiting threads sleep instead of spinning).
+  std::printf(
+      "%s B=%d T=%d threads=%d %s: %.0f ms/step, %.0f tokens/s, %.1f GFLOP/s (6N), %.0f CPU "
+      "ms/step\n",
+      name.c_str(), B, T, omp_get_max_threads(), still::precision_name(precision).c_str(),
+      sec * 1e3, tokens / sec, flops / sec * 1e-9, cpu_sec * 1e3);
   std::printf("memory: activations %.1f MiB, params+grads+AdamW %.1f MiB\n",
               double(m.activation_bytes()) * mib, double(m.num_params_flat()) * 16 * mib);
 

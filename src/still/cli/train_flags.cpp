@@ -25,6 +25,11 @@ void add_training_flags(CLI::App* cmd, train::TrainOptions& opt) {
       ->capture_default_str();
   cmd->add_option("--seed", opt.seed, "Seed for initialisation and data order")
       ->capture_default_str();
+  cmd->add_option("--precision", opt.precision,
+                  "fp32, or bf16: bf16 matmuls (AVX512_BF16) with fp32 master weights, "
+                  "accumulation, gradients and optimizer state; a run resumes only in the "
+                  "precision it started with")
+      ->capture_default_str();
   cmd->add_option("--threads", opt.threads,
                   "Threads (default: every core; resume with the same number for bitwise "
                   "identical results)");

@@ -81,6 +81,7 @@ nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c,
           {"clip", o.clip},
           {"heldout_fraction", o.heldout_fraction}};
   if (!o.init.empty()) id["init"] = o.init;
+  id["precision"] = precision_name(parse_precision(o.precision));
   id.update(data);
   return id;
 }
@@ -145,7 +146,8 @@ nlohmann::json TrainSummary::to_json() const {
           {"activation_bytes", activation_bytes},
           {"state_bytes", state_bytes},
           {"peak_rss_bytes", peak_rss_bytes},
-          {"threads", threads}};
+          {"threads", threads},
+          {"precision", precision}};
 }
 
 TrainSummary run(const TrainOptions& opt) {
@@ -159,6 +161,8 @@ TrainSummary run(const TrainOptions& opt) {
           "--eval-every and --save-every must be >= 0, --eval-batches positive");
   const int threads = opt.threads > 0 ? opt.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
+  const Precision precision = parse_precision(opt.precision);
+  require_precision_supported(precision);
 
   require(!opt.config.empty() || !opt.init.empty(), "give --config (or a model to start from)");
   LlamaConfig config =
@@ -202,7 +206,9 @@ TrainSummary run(const TrainOptions& opt) {
   sum.run_dir = opt.out;
   sum.steps = opt.steps;
   sum.threads = threads;
+  sum.precision = precision_name(precision);
   LlamaModel model(config);
+  model.set_precision(precision);
   const ParamLayout& layout = model.layout();
   AdamW adam(layout, {0.9f, 0.95f, 1e-8f, float(opt.weight_decay)});
   ComputeSpent prior;  // compute spent by earlier sessions of this run
@@ -218,7 +224,9 @@ TrainSummary run(const TrainOptions& opt) {
                   " -- delete that directory to resume from the previous checkpoint "
                   "(or from scratch if it is the only one)");
     }
-    check_same_run(ck.trainer_state.value("run", nlohmann::json::object()), identity, opt.out);
+    nlohmann::json saved_run = ck.trainer_state.value("run", nlohmann::json::object());
+    if (!saved_run.contains("precision")) saved_run["precision"] = "fp32";  // older runs
+    check_same_run(saved_run, identity, opt.out);
     load_checkpoint_weights(ck, layout, model.params());
     adam.set_step_count(load_checkpoint_optimizer(ck, layout, adam.m().data(), adam.v().data()));
     sum.start_step = ck.step();
@@ -270,8 +278,9 @@ TrainSummary run(const TrainOptions& opt) {
   log_info(std::string(opt.signal.empty() ? "train: " : "distil: ") +
            format_count(double(sum.num_params)) + " parameters, " + source->describe() + ", " +
            std::to_string(B) + "x" + std::to_string(T) + "x" + std::to_string(accum) +
-           " tokens/step, " + std::to_string(threads) + " threads; weights+grads+AdamW " +
-           format_bytes(sum.state_bytes) + ", peak RSS so far " + format_bytes(peak_rss_bytes()));
+           " tokens/step, " + std::to_string(threads) + " threads, " + sum.precision +
+           "; weights+grads+AdamW " + format_bytes(sum.state_bytes) + ", peak RSS so far " +
+           format_bytes(peak_rss_bytes()));
 
   std::vector<Batch> micro(static_cast<size_t>(accum));
   LrSchedule schedule{opt.lr, min_lr, warmup, opt.steps};
@@ -326,7 +335,9 @@ TrainSummary run(const TrainOptions& opt) {
     c.manifest.compute = {prior.wall_seconds + session.wall_seconds,
                           prior.cpu_seconds + session.cpu_seconds, prior.flops + session.flops,
                           prior.tokens + session.tokens, threads};
-    c.manifest.extra = {{"model", config.architecture}, {"num_params", sum.num_params}};
+    c.manifest.extra = {{"model", config.architecture},
+                        {"num_params", sum.num_params},
+                        {"precision", sum.precision}};
     save_checkpoint(opt.out, c);
   };
 

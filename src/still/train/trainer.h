@@ -28,6 +28,8 @@ struct TrainOptions {
   double heldout_fraction = 0.03;
   uint64_t seed = 0;
   int threads = 0;  // 0 = every core
+  // fp32 | bf16 (bf16 matmuls, fp32 master weights); part of the run's identity.
+  std::string precision = "fp32";
 
   // Distillation (`still distil`): rows and losses come from a teacher signal, not --data.
   std::string signal;        // signal directory written by `still teach`; empty: corpus
@@ -49,6 +51,7 @@ struct TrainSummary {
   int64_t num_params = 0;
   double activation_bytes = 0, state_bytes = 0, peak_rss_bytes = 0;
   int threads = 0;
+  std::string precision;
   nlohmann::json to_json() const;
 };
 

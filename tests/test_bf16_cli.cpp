@@ -1,0 +1,81 @@
+// --precision on `still train` (and so `still distil`, which shares the flags): a bf16 run
+// records its precision, resumes bitwise-identically, refuses a resume in another precision,
+// and a CPU without AVX512_BF16 gets one line naming the feature.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "still/io/atomic_file.h"
+#include "still/kernels/bf16.h"
+#include "still/train/checkpoint.h"
+#include "test_train_helpers.h"
+
+namespace still {
+namespace {
+
+std::string train_cmd(const std::string& corpus, const std::string& out, const std::string& extra) {
+  return still_cmd() + " -q train --data " + corpus +
+         " --config tiny --seq 64 --batch 4 --steps 12 --save-every 4 --eval-every 6" +
+         " --eval-batches 2 --lr 3e-3 --threads 2 --seed 3 --out " + out + " " + extra;
+}
+
+void expect_one_error_line(const std::string& out, const std::vector<std::string>& words) {
+  auto lines = error_lines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  for (auto& w : words)
+    EXPECT_NE(lines[0].find(w), std::string::npos) << w << " not in: " << lines[0];
+}
+
+TEST(Bf16Cli, RecordsPrecisionResumesBitwiseAndRefusesAnotherPrecision) {
+  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
+  TempDir d;
+  const std::string corpus = write_corpus(d.path, 100), run = d.path + "/run",
+                    f32 = d.path + "/f32";
+  std::string out;
+  ASSERT_EQ(run_command(train_cmd(corpus, run, "--precision bf16 --json"), &out), 0) << out;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["precision"], "bf16");
+  const std::string last = run + "/checkpoints/step-0000012";
+  train::CheckpointInfo ck = train::open_checkpoint(last, /*verify=*/true);
+  EXPECT_EQ(ck.trainer_state["run"]["precision"], "bf16");
+  EXPECT_EQ(ck.manifest.extra["precision"], "bf16");
+  const std::string weights = read_file(last + "/model.safetensors");
+
+  // The same run in fp32 ends elsewhere (the flag is not ignored) ...
+  ASSERT_EQ(run_command(train_cmd(corpus, f32, "--json"), &out), 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["precision"], "fp32");
+  EXPECT_NE(read_file(f32 + "/checkpoints/step-0000012/model.safetensors"), weights);
+
+  // ... a resume in the other precision is refused in one line ...
+  EXPECT_EQ(run_command(train_cmd(corpus, run, "--precision fp32"), &out), 1);
+  expect_one_error_line(out, {"--precision", "bf16", "new --out"});
+  EXPECT_EQ(run_command(train_cmd(corpus, f32, "--precision bf16"), &out), 1);
+  expect_one_error_line(out, {"--precision", "fp32"});
+
+  // ... and resuming from step 8 in bf16 ends with the same bytes as the uninterrupted run.
+  remove_tree(last);
+  ASSERT_EQ(run_command(train_cmd(corpus, run, "--precision bf16 --json"), &out), 0) << out;
+  j = nlohmann::json::parse(out);
+  EXPECT_TRUE(j["resumed"].get<bool>());
+  EXPECT_EQ(j["start_step"], 8);
+  EXPECT_EQ(read_file(last + "/model.safetensors"), weights)
+      << "bf16 resume is not bitwise identical";
+}
+
+TEST(Bf16Cli, BadPrecisionAndMissingCpuFeatureAreOneLine) {
+  TempDir d;
+  const std::string corpus = write_corpus(d.path, 20);
+  std::string out;
+  EXPECT_EQ(run_command(train_cmd(corpus, d.path + "/a", "--precision fp16"), &out), 1);
+  expect_one_error_line(out, {"fp16", "fp32 or bf16"});
+  // oneDNN limited to AVX-512 without bf16 stands in for a CPU without it.
+  EXPECT_EQ(run_command("ONEDNN_MAX_CPU_ISA=AVX512_CORE " +
+                            train_cmd(corpus, d.path + "/b", "--precision bf16"),
+                        &out),
+            1);
+  expect_one_error_line(out, {"AVX512_BF16", "--precision fp32"});
+  EXPECT_FALSE(dir_exists(d.path + "/b/checkpoints"));
+}
+
+}  // namespace
+}  // namespace still
