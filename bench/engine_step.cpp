@@ -1,11 +1,13 @@
 // Times LlamaModel training steps (forward + fused LM head/CE + backward + AdamW) and greedy
 // decode on random tokens, and reports the memory of a step. bench/compare_torch.sh reads
 // the first line.
+// With STILL_PROFILE=1 it also prints the wall and CPU time per op (util/op_profile.h) of
+// the timed steps and each op's share of a step.
 // usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3] [precision=fp32|bf16]
 //                    [loss_chunk_rows=256]
 #include <omp.h>
-#include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,13 +16,8 @@
 
 #include "still/model/llama.h"
 #include "still/train/adamw.h"
+#include "still/util/op_profile.h"
 #include "still/util/rng.h"
-
-static double cpu_seconds() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
 
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
@@ -48,11 +45,12 @@ int main(int argc, char** argv) {
     opt.step(m.params(), m.grads(), 1e-4f);
   };
   train_step();  // warm-up, plans the buffer
+  still::op_profile_reset();
   auto t0 = Clock::now();
-  const double cpu0 = cpu_seconds();
+  const double cpu0 = still::process_cpu_now();
   for (int s = 0; s < steps; ++s) train_step();
   const double sec = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
-  const double cpu_sec = (cpu_seconds() - cpu0) / steps;
+  const double cpu_sec = (still::process_cpu_now() - cpu0) / steps;
   const double tokens = double(B) * T;
   const double flops = 6.0 * double(c.num_matmul_params()) * tokens;
   const double mib = 1.0 / (1 << 20);
@@ -63,6 +61,25 @@ int main(int argc, char** argv) {
       "ms/step\n",
       name.c_str(), B, T, omp_get_max_threads(), still::precision_name(precision).c_str(),
       sec * 1e3, tokens / sec, flops / sec * 1e-9, cpu_sec * 1e3);
+  if (still::op_profile_enabled()) {
+    auto ops = still::op_profile_totals();
+    std::stable_sort(ops.begin(), ops.end(),
+                     [](const auto& a, const auto& b) { return a.cpu_seconds > b.cpu_seconds; });
+    double wall = 0, cpu = 0;
+    for (auto& op : ops) wall += op.seconds, cpu += op.cpu_seconds;
+    std::printf(
+        "per op, mean of %d steps: %.1f ms/step wall, ops cover %.1f ms wall, %.1f ms CPU\n", steps,
+        sec * 1e3, wall / steps * 1e3, cpu / steps * 1e3);
+    std::printf("  %-18s %9s %6s %9s %6s %8s %6s\n", "op", "wall ms", "share", "CPU ms", "share",
+                "GFLOP/s", "calls");
+    for (auto& op : ops) {
+      char rate[32] = "";
+      if (op.flops > 0) std::snprintf(rate, sizeof rate, "%.0f", op.flops / op.seconds * 1e-9);
+      std::printf("  %-18s %9.2f %5.1f%% %9.2f %5.1f%% %8s %6lld\n", op.name.c_str(),
+                  op.seconds / steps * 1e3, 100 * op.seconds / wall, op.cpu_seconds / steps * 1e3,
+                  100 * op.cpu_seconds / cpu, rate, (long long)(op.calls / steps));
+    }
+  }
   std::printf("memory: activations %.1f MiB, params+grads+AdamW %.1f MiB\n",
               double(m.activation_bytes()) * mib, double(m.num_params_flat()) * 16 * mib);
 

@@ -62,6 +62,14 @@ TEST(Llama, GradientsMatchFiniteDifferencesTiedBiasQkNorm) {
   check_gradients_by_differences(v);
 }
 
+// Sizes that are no multiple of the 16-float alignment: the fused [q|k|v] and [gate|up]
+// matrices are packed without padding (params.h), GQA with one kv head, bias and q/k norm.
+TEST(Llama, GradientsMatchFiniteDifferencesOddSizesFusedProjections) {
+  Variant v{.name = "odd-gqa-bias-qknorm", .dim = 18, .n_heads = 3, .n_kv_heads = 1,
+            .head_dim = 6, .ffn_dim = 27, .vocab = 29, .qkv_bias = true, .qk_norm = true};
+  check_gradients_by_differences(v);
+}
+
 TEST(Llama, ForwardBackwardIsDeterministicAndAccumulates) {
   Variant v{.name = "det", .n_kv_heads = 2, .qkv_bias = true};
   LlamaModel m(make_config(v));

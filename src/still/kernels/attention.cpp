@@ -96,7 +96,9 @@ void softmax_row(float* s, int jn, int lo, int hi, const float* lse_in, float* l
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const int32_t* positions, const AttentionDims& d) {
   const int H = d.n_heads, hd = d.head_dim, group = d.n_heads / d.n_kv_heads, T = d.T;
-  const int64_t qs = int64_t(H) * hd, kvs = int64_t(d.n_kv_heads) * hd;
+  const int64_t os = int64_t(H) * hd;
+  const int64_t qs = d.q_stride ? d.q_stride : os;
+  const int64_t kvs = d.kv_stride ? d.kv_stride : int64_t(d.n_kv_heads) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int R = std::min(kRowBlock, T);
 #pragma omp parallel
@@ -117,11 +119,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         matmul(false, true, n, jn, hd, scale, qb, qs, kb, kvs, 0.0f, S, jn);
         for (int r = 0; r < n; ++r) {
           const int i = i0 + r;
-          softmax_row(S + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, nullptr,
-                      lse + bh * T + i);
+          softmax_row(S + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, nullptr, lse + bh * T + i);
         }
         matmul(false, false, n, hd, jn, 1.0f, S, jn, vb, kvs, 0.0f,
-               out + (b * T + i0) * qs + h * hd, qs);
+               out + (b * T + i0) * os + h * hd, os);
       }
     }
   }
@@ -134,7 +135,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* lse, const float* q, const float* k, const float* v,
                         const int32_t* positions, const AttentionDims& d) {
   const int H = d.n_heads, KVH = d.n_kv_heads, hd = d.head_dim, group = H / KVH, T = d.T;
-  const int64_t qs = int64_t(H) * hd, kvs = int64_t(KVH) * hd;
+  const int64_t os = int64_t(H) * hd;
+  const int64_t qs = d.q_stride ? d.q_stride : os;
+  const int64_t kvs = d.kv_stride ? d.kv_stride : int64_t(KVH) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int R = std::min(kRowBlock, T);
 #pragma omp parallel
@@ -155,16 +158,17 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           const int i1 = std::min(T, i0 + R), n = i1 - i0;
           const int j0 = first_key(pos, i0, i1), jn = i1 - j0;
           const int64_t qoff = (b * T + i0) * qs + h * hd, kvoff = base + j0 * kvs;
+          const int64_t ooff = (b * T + i0) * os + h * hd;
           float *P = probs.data(), *dS = dprobs.data();
           matmul(false, true, n, jn, hd, scale, q + qoff, qs, k + kvoff, kvs, 0.0f, P, jn);
           for (int r = 0; r < n; ++r) {
             const int i = i0 + r;
-            softmax_row(P + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0,
-                        lse + (b * H + h) * T + i, nullptr);
+            softmax_row(P + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, lse + (b * H + h) * T + i,
+                        nullptr);
           }
-          matmul(false, true, n, jn, hd, 1.0f, dout + qoff, qs, v + kvoff, kvs, 0.0f, dS, jn);
+          matmul(false, true, n, jn, hd, 1.0f, dout + ooff, os, v + kvoff, kvs, 0.0f, dS, jn);
           for (int r = 0; r < n; ++r) {
-            const int64_t row = qoff + int64_t(r) * qs;
+            const int64_t row = ooff + int64_t(r) * os;
             // Σ_j p_j·dp_j equals dout_i·out_i, so no pass over the keys is needed for it.
             const float di = dot(dout + row, out + row, hd);
             float* dsr = dS + int64_t(r) * jn;
@@ -174,7 +178,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           }
           matmul(false, false, n, hd, jn, 1.0f, dS, jn, k + kvoff, kvs, 0.0f, dq + qoff, qs);
           matmul(true, false, jn, hd, n, 1.0f, dS, jn, q + qoff, qs, 1.0f, dk + kvoff, kvs);
-          matmul(true, false, jn, hd, n, 1.0f, P, jn, dout + qoff, qs, 1.0f, dv + kvoff, kvs);
+          matmul(true, false, jn, hd, n, 1.0f, P, jn, dout + ooff, os, 1.0f, dv + kvoff, kvs);
         }
       }
     }

@@ -12,6 +12,9 @@ namespace still::kernels {
 struct AttentionDims {
   int64_t B = 0;
   int T = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  // Row strides of q/dq and of k, v, dk, dv; 0 = dense (n_heads·head_dim, n_kv_heads·head_dim).
+  // Larger strides read q, k, v (and write their gradients) inside one fused [q|k|v] row.
+  int64_t q_stride = 0, kv_stride = 0;
 };
 
 // Work is partitioned over (batch row, head).

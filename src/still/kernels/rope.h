@@ -24,11 +24,13 @@ std::vector<double> rope_inv_freq(int head_dim, double theta, const RopeScaling&
 void rope_tables(const std::vector<double>& inv_freq, int64_t pos0, int64_t n_pos, float* cos,
                  float* sin);
 
-// In place on x [n_tokens, n_heads·head_dim]; token t uses row positions[t] of the tables.
+// In place on x [n_tokens, n_heads·head_dim] (row stride ld; 0 = n_heads·head_dim, i.e.
+// dense: ld > 0 reaches the q or k columns of a fused [q|k|v] row); token t uses row
+// positions[t] of the tables.
 void rope_forward(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
-                  const float* cos, const float* sin);
+                  const float* cos, const float* sin, int64_t ld = 0);
 // The transpose (inverse) rotation, in place on the gradient.
 void rope_backward(float* dx, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
-                   const float* cos, const float* sin);
+                   const float* cos, const float* sin, int64_t ld = 0);
 
 }  // namespace still::kernels

@@ -13,6 +13,7 @@
 #include "still/kernels/rope.h"
 #include "still/kernels/swiglu.h"
 #include "still/util/error.h"
+#include "still/util/op_profile.h"
 #include "still/util/rng.h"
 
 namespace still {
@@ -69,22 +70,37 @@ void check_batch(const Batch& b, const LlamaConfig& c) {
   }
 }
 
+// Runs one op under a named time scope (STILL_PROFILE=1, util/op_profile.h); MM also counts
+// the op's model FLOPs.
+#define OP(name, ...)     \
+  do {                    \
+    STILL_OP_SCOPE(name); \
+    __VA_ARGS__;          \
+  } while (0)
+#define MM(name, flops, ...)           \
+  do {                                 \
+    STILL_OP_SCOPE_FLOPS(name, flops); \
+    __VA_ARGS__;                       \
+  } while (0)
+
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
 };
 
 }  // namespace
 
-// What one block saves in the forward pass for its backward pass.
+// What one block saves in the forward pass for its backward pass. q/k/v come out of one
+// fused matmul as rows [q | k | v] of q_dim + 2·kv_dim floats, gate/up as rows [gate | up].
 struct LayerActs {
   float *attn_in, *attn_rstd;  // normed input of attention, its inverse RMS
-  float *q_raw, *k_raw;        // projections before q/k norm (only with qk_norm)
+  float* qkv_raw;              // the fused projection before q/k norm (only with qk_norm)
   float *q_rstd, *k_rstd;      // q/k norm inverse RMS per (token, head)
-  float *q, *k, *v;            // after q/k norm and RoPE: what attention reads
+  float* qkv;                  // q and k after q/k norm and RoPE, and v: what attention reads
+  float* v;                    // v inside qkv, or inside qkv_raw with qk_norm (never normed)
   float *att, *lse;            // attention output (before o_proj) and its logsumexp
   float* mid;                  // residual stream after attention
   float *ffn_in, *ffn_rstd;
-  float *gate, *up, *hid;  // SwiGLU inputs and output
+  float *gu, *hid;  // SwiGLU inputs [gate | up] and output
 };
 
 struct LlamaModel::Impl {
@@ -99,7 +115,7 @@ struct LlamaModel::Impl {
   std::vector<LayerActs> layers;
   float *final_out = nullptr, *final_rstd = nullptr;
   // Backward scratch, reused by every block.
-  float *d_res, *d_x, *dq, *dk, *dv, *dq_raw, *dk_raw, *d_att, *d_gate, *d_up, *d_hid, *d_final;
+  float *d_res, *d_x, *d_qkv, *d_att, *d_gu, *d_hid, *d_final;
   float* logits;  // one chunk of [rows, V]
 
   std::vector<double> inv_freq;
@@ -116,7 +132,7 @@ struct LlamaModel::Impl {
       return p;
     };
     const int64_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, H = c.n_heads;
-    const int64_t KVH = c.n_kv_heads;
+    const int64_t KVH = c.n_kv_heads, QKV = Q + 2 * KV;
     res.assign(size_t(c.n_layers) + 1, nullptr);
     layers.assign(size_t(c.n_layers), LayerActs{});
     res[0] = take(N * D);
@@ -124,20 +140,17 @@ struct LlamaModel::Impl {
       LayerActs& a = layers[size_t(l)];
       a.attn_in = take(N * D);
       a.attn_rstd = take(N);
-      a.q_raw = c.qk_norm ? take(N * Q) : nullptr;
-      a.k_raw = c.qk_norm ? take(N * KV) : nullptr;
+      a.qkv_raw = c.qk_norm ? take(N * QKV) : nullptr;
       a.q_rstd = c.qk_norm ? take(N * H) : nullptr;
       a.k_rstd = c.qk_norm ? take(N * KVH) : nullptr;
-      a.q = take(N * Q);
-      a.k = take(N * KV);
-      a.v = take(N * KV);
+      a.qkv = take(N * QKV);
+      a.v = (c.qk_norm ? a.qkv_raw : a.qkv) + (base ? Q + KV : 0);
       a.att = take(N * Q);
       a.lse = take(N * H);
       a.mid = take(N * D);
       a.ffn_in = take(N * D);
       a.ffn_rstd = take(N);
-      a.gate = take(N * F);
-      a.up = take(N * F);
+      a.gu = take(N * 2 * F);
       a.hid = take(N * F);
       res[size_t(l) + 1] = take(N * D);
     }
@@ -145,14 +158,9 @@ struct LlamaModel::Impl {
     final_rstd = take(N);
     d_res = take(N * D);
     d_x = take(N * D);
-    dq = take(N * Q);
-    dk = take(N * KV);
-    dv = take(N * KV);
-    dq_raw = c.qk_norm ? take(N * Q) : nullptr;
-    dk_raw = c.qk_norm ? take(N * KV) : nullptr;
+    d_qkv = take(N * QKV);
     d_att = take(N * Q);
-    d_gate = take(N * F);
-    d_up = take(N * F);
+    d_gu = take(N * 2 * F);
     d_hid = take(N * F);
     d_final = take(N * D);
     logits = take(std::min<int64_t>(chunk_rows, N) * c.vocab_size);
@@ -210,8 +218,10 @@ float* opt(float* base, size_t offset) {
   return offset == ParamLayout::kAbsent ? nullptr : base + offset;
 }
 
+// q, k, v (and their gradients) are read in place from fused [q | k | v] rows.
 k::AttentionDims attention_dims(const LlamaConfig& c, const Batch& b) {
-  return {b.B, b.T, c.n_heads, c.n_kv_heads, c.head_dim};
+  const int64_t qkv = c.q_dim() + 2 * int64_t(c.kv_dim());
+  return {b.B, b.T, c.n_heads, c.n_kv_heads, c.head_dim, qkv, qkv};
 }
 
 }  // namespace
@@ -220,40 +230,50 @@ void LlamaModel::Impl::forward(const LlamaConfig& c, const ParamLayout& lay, con
                                const Batch& batch) {
   const int64_t N = int64_t(batch.B) * batch.T;
   const int D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, hd = c.head_dim;
+  const int QKV = Q + 2 * KV;
   const int32_t* pos = batch.positions.data();
   const float eps = c.norm_eps;
   const float *cos = rope_cos.data(), *sin = rope_sin.data();
 
-  k::embedding_forward(res[0], P + lay.embed, batch.tokens.data(), N, D);
+  OP("embedding fwd", k::embedding_forward(res[0], P + lay.embed, batch.tokens.data(), N, D));
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerOffsets& o = lay.layers[size_t(l)];
     LayerActs& a = layers[size_t(l)];
-    // Attention: norm → q/k/v projections (+bias) → q/k norm → RoPE → attention → o_proj.
-    k::rmsnorm_forward(a.attn_in, a.attn_rstd, res[size_t(l)], P + o.attn_norm, N, D, eps);
-    float* q_dst = c.qk_norm ? a.q_raw : a.q;
-    float* k_dst = c.qk_norm ? a.k_raw : a.k;
-    k::linear_forward(q_dst, a.attn_in, P + o.wq, opt(P, o.bq), N, D, Q);
-    k::linear_forward(k_dst, a.attn_in, P + o.wk, opt(P, o.bk), N, D, KV);
-    k::linear_forward(a.v, a.attn_in, P + o.wv, opt(P, o.bv), N, D, KV);
+    // Attention: norm → fused q/k/v projection (+bias) → q/k norm → RoPE → attention → o_proj.
+    OP("rmsnorm fwd",
+       k::rmsnorm_forward(a.attn_in, a.attn_rstd, res[size_t(l)], P + o.attn_norm, N, D, eps));
+    float* qkv_dst = c.qk_norm ? a.qkv_raw : a.qkv;
+    MM("mm qkv fwd", 2.0 * N * D * QKV,
+       k::linear_forward(qkv_dst, a.attn_in, P + o.wq, opt(P, o.bq), N, D, QKV));
     if (c.qk_norm) {
-      k::rmsnorm_forward(a.q, a.q_rstd, a.q_raw, P + o.q_norm, N * c.n_heads, hd, eps);
-      k::rmsnorm_forward(a.k, a.k_rstd, a.k_raw, P + o.k_norm, N * c.n_kv_heads, hd, eps);
+      OP("qk norm fwd", {
+        k::rmsnorm_forward_strided(a.qkv, QKV, a.q_rstd, a.qkv_raw, QKV, P + o.q_norm, N, c.n_heads,
+                                   hd, eps);
+        k::rmsnorm_forward_strided(a.qkv + Q, QKV, a.k_rstd, a.qkv_raw + Q, QKV, P + o.k_norm, N,
+                                   c.n_kv_heads, hd, eps);
+      });
     }
-    k::rope_forward(a.q, pos, N, c.n_heads, hd, cos, sin);
-    k::rope_forward(a.k, pos, N, c.n_kv_heads, hd, cos, sin);
-    k::attention_forward(a.att, a.lse, a.q, a.k, a.v, pos, attention_dims(c, batch));
-    std::memcpy(a.mid, res[size_t(l)], sizeof(float) * size_t(N * D));
-    k::linear_forward(a.mid, a.att, P + o.wo, nullptr, N, Q, D, /*accumulate=*/true);
-    // MLP: norm → gate/up → SwiGLU → down_proj, added to the residual stream.
-    k::rmsnorm_forward(a.ffn_in, a.ffn_rstd, a.mid, P + o.ffn_norm, N, D, eps);
-    k::linear_forward(a.gate, a.ffn_in, P + o.w_gate, nullptr, N, D, F);
-    k::linear_forward(a.up, a.ffn_in, P + o.w_up, nullptr, N, D, F);
-    k::swiglu_forward(a.hid, a.gate, a.up, N * F);
+    OP("rope fwd", {
+      k::rope_forward(a.qkv, pos, N, c.n_heads, hd, cos, sin, QKV);
+      k::rope_forward(a.qkv + Q, pos, N, c.n_kv_heads, hd, cos, sin, QKV);
+    });
+    MM("attention fwd", 4.0 * N * batch.T * Q,
+       k::attention_forward(a.att, a.lse, a.qkv, a.qkv + Q, a.v, pos, attention_dims(c, batch)));
+    OP("residual copy", std::memcpy(a.mid, res[size_t(l)], sizeof(float) * size_t(N * D)));
+    MM("mm o fwd", 2.0 * N * Q * D,
+       k::linear_forward(a.mid, a.att, P + o.wo, nullptr, N, Q, D, /*accumulate=*/true));
+    // MLP: norm → fused gate/up → SwiGLU → down_proj, added to the residual stream.
+    OP("rmsnorm fwd", k::rmsnorm_forward(a.ffn_in, a.ffn_rstd, a.mid, P + o.ffn_norm, N, D, eps));
+    MM("mm gate/up fwd", 4.0 * N * D * F,
+       k::linear_forward(a.gu, a.ffn_in, P + o.w_gate, nullptr, N, D, 2 * F));
+    OP("swiglu fwd", k::swiglu_forward_packed(a.hid, a.gu, N, F));
     float* out = res[size_t(l) + 1];
-    std::memcpy(out, a.mid, sizeof(float) * size_t(N * D));
-    k::linear_forward(out, a.hid, P + o.w_down, nullptr, N, F, D, /*accumulate=*/true);
+    OP("residual copy", std::memcpy(out, a.mid, sizeof(float) * size_t(N * D)));
+    MM("mm down fwd", 2.0 * N * F * D,
+       k::linear_forward(out, a.hid, P + o.w_down, nullptr, N, F, D, /*accumulate=*/true));
   }
-  k::rmsnorm_forward(final_out, final_rstd, res[size_t(c.n_layers)], P + lay.final_norm, N, D, eps);
+  OP("rmsnorm fwd", k::rmsnorm_forward(final_out, final_rstd, res[size_t(c.n_layers)],
+                                       P + lay.final_norm, N, D, eps));
 }
 
 // The LM head fused with the loss, a chunk of rows at a time: logits = h·Wᵀ, the loss turns
@@ -267,10 +287,13 @@ LossStats LlamaModel::Impl::lm_head_loss(const LlamaConfig& c, const ParamLayout
   for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
     const int n = int(std::min<int64_t>(chunk_rows, N - r0));
     const float* h = final_out + r0 * D;
-    k::linear_forward(logits, h, W, nullptr, n, D, V);
-    stats += loss.process(r0, n, V, logits, want_grad, grad_scale);
+    const double mm_flops = 2.0 * n * V * D;
+    MM("mm lm_head fwd", mm_flops, k::linear_forward(logits, h, W, nullptr, n, D, V));
+    OP("loss", stats += loss.process(r0, n, V, logits, want_grad, grad_scale));
     if (!want_grad) continue;
-    k::linear_backward(d_final + r0 * D, G + lay.lm_head, nullptr, logits, h, W, n, D, V, false);
+    MM("mm lm_head bwd", 2 * mm_flops,
+       k::linear_backward(d_final + r0 * D, G + lay.lm_head, nullptr, logits, h, W, n, D, V,
+                          false));
   }
   return stats;
 }
@@ -279,45 +302,53 @@ void LlamaModel::Impl::backward(const LlamaConfig& c, const ParamLayout& lay, co
                                 float* G, const Batch& batch) {
   const int64_t N = int64_t(batch.B) * batch.T;
   const int D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, hd = c.head_dim;
+  const int QKV = Q + 2 * KV;
   const int32_t* pos = batch.positions.data();
   const float *cos = rope_cos.data(), *sin = rope_sin.data();
 
   // d_res carries dL/d(residual stream) down through the blocks.
-  k::rmsnorm_backward(d_res, G + lay.final_norm, d_final, res[size_t(c.n_layers)],
-                      P + lay.final_norm, final_rstd, N, D, /*accumulate_dx=*/false);
+  OP("rmsnorm bwd", k::rmsnorm_backward(d_res, G + lay.final_norm, d_final, res[size_t(c.n_layers)],
+                                        P + lay.final_norm, final_rstd, N, D, false));
   for (int l = c.n_layers - 1; l >= 0; --l) {
     const LayerOffsets& o = lay.layers[size_t(l)];
     const LayerActs& a = layers[size_t(l)];
     // MLP.
-    k::linear_backward(d_hid, G + o.w_down, nullptr, d_res, a.hid, P + o.w_down, N, F, D, false);
-    k::swiglu_backward(d_gate, d_up, d_hid, a.gate, a.up, N * F);
-    k::linear_backward(d_x, G + o.w_gate, nullptr, d_gate, a.ffn_in, P + o.w_gate, N, D, F, false);
-    k::linear_backward(d_x, G + o.w_up, nullptr, d_up, a.ffn_in, P + o.w_up, N, D, F, true);
-    k::rmsnorm_backward(d_res, G + o.ffn_norm, d_x, a.mid, P + o.ffn_norm, a.ffn_rstd, N, D, true);
-    // Attention.
-    k::linear_backward(d_att, G + o.wo, nullptr, d_res, a.att, P + o.wo, N, Q, D, false);
-    k::attention_backward(dq, dk, dv, d_att, a.att, a.lse, a.q, a.k, a.v, pos,
-                          attention_dims(c, batch));
-    k::rope_backward(dq, pos, N, c.n_heads, hd, cos, sin);
-    k::rope_backward(dk, pos, N, c.n_kv_heads, hd, cos, sin);
-    const float* dq_in = dq;
-    const float* dk_in = dk;
-    if (c.qk_norm) {
-      k::rmsnorm_backward(dq_raw, G + o.q_norm, dq, a.q_raw, P + o.q_norm, a.q_rstd, N * c.n_heads,
-                          hd, false);
-      k::rmsnorm_backward(dk_raw, G + o.k_norm, dk, a.k_raw, P + o.k_norm, a.k_rstd,
-                          N * c.n_kv_heads, hd, false);
-      dq_in = dq_raw;
-      dk_in = dk_raw;
+    MM("mm down bwd", 4.0 * N * F * D,
+       k::linear_backward(d_hid, G + o.w_down, nullptr, d_res, a.hid, P + o.w_down, N, F, D,
+                          false));
+    OP("swiglu bwd", k::swiglu_backward_packed(d_gu, d_hid, a.gu, N, F));
+    MM("mm gate/up bwd", 8.0 * N * D * F,
+       k::linear_backward(d_x, G + o.w_gate, nullptr, d_gu, a.ffn_in, P + o.w_gate, N, D, 2 * F,
+                          false));
+    OP("rmsnorm bwd", k::rmsnorm_backward(d_res, G + o.ffn_norm, d_x, a.mid, P + o.ffn_norm,
+                                          a.ffn_rstd, N, D, true));
+    // Attention: dq, dk, dv land in the fused rows of d_qkv.
+    MM("mm o bwd", 4.0 * N * Q * D,
+       k::linear_backward(d_att, G + o.wo, nullptr, d_res, a.att, P + o.wo, N, Q, D, false));
+    MM("attention bwd", 8.0 * N * batch.T * Q,
+       k::attention_backward(d_qkv, d_qkv + Q, d_qkv + Q + KV, d_att, a.att, a.lse, a.qkv,
+                             a.qkv + Q, a.v, pos, attention_dims(c, batch)));
+    OP("rope bwd", {
+      k::rope_backward(d_qkv, pos, N, c.n_heads, hd, cos, sin, QKV);
+      k::rope_backward(d_qkv + Q, pos, N, c.n_kv_heads, hd, cos, sin, QKV);
+    });
+    if (c.qk_norm) {  // in place: the gradient of the raw projection replaces that of q/k
+      OP("qk norm bwd", {
+        k::rmsnorm_backward_strided(d_qkv, QKV, G + o.q_norm, d_qkv, QKV, a.qkv_raw, QKV,
+                                    P + o.q_norm, a.q_rstd, N, c.n_heads, hd, false);
+        k::rmsnorm_backward_strided(d_qkv + Q, QKV, G + o.k_norm, d_qkv + Q, QKV, a.qkv_raw + Q,
+                                    QKV, P + o.k_norm, a.k_rstd, N, c.n_kv_heads, hd, false);
+      });
     }
-    k::linear_backward(d_x, G + o.wq, opt(G, o.bq), dq_in, a.attn_in, P + o.wq, N, D, Q, false);
-    k::linear_backward(d_x, G + o.wk, opt(G, o.bk), dk_in, a.attn_in, P + o.wk, N, D, KV, true);
-    k::linear_backward(d_x, G + o.wv, opt(G, o.bv), dv, a.attn_in, P + o.wv, N, D, KV, true);
-    k::rmsnorm_backward(d_res, G + o.attn_norm, d_x, res[size_t(l)], P + o.attn_norm, a.attn_rstd,
-                        N, D, true);
+    MM("mm qkv bwd", 4.0 * N * D * QKV,
+       k::linear_backward(d_x, G + o.wq, opt(G, o.bq), d_qkv, a.attn_in, P + o.wq, N, D, QKV,
+                          false));
+    OP("rmsnorm bwd", k::rmsnorm_backward(d_res, G + o.attn_norm, d_x, res[size_t(l)],
+                                          P + o.attn_norm, a.attn_rstd, N, D, true));
   }
   // With tied embeddings this adds to the LM head's gradient already in the same slice.
-  k::embedding_backward(G + lay.embed, d_res, batch.tokens.data(), N, D, c.vocab_size);
+  OP("embedding bwd",
+     k::embedding_backward(G + lay.embed, d_res, batch.tokens.data(), N, D, c.vocab_size));
 }
 
 LlamaModel::LlamaModel(const LlamaConfig& config)
@@ -360,6 +391,7 @@ void LlamaModel::init_random(uint64_t seed) {
 }
 
 void LlamaModel::zero_grads() {
+  STILL_OP_SCOPE("zero grads");
   float* g = grads_.data();
   const int64_t n = int64_t(grads_.size());
 #pragma omp parallel for schedule(static)
@@ -436,3 +468,6 @@ int LlamaModel::loss_chunk_rows() const { return impl_->chunk_rows; }
 const std::vector<double>& LlamaModel::rope_inv_freq() const { return impl_->inv_freq; }
 
 }  // namespace still
+
+#undef OP
+#undef MM

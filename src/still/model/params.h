@@ -20,7 +20,10 @@ struct ParamInfo {
 };
 
 // Offsets of one block's tensors in the flat buffer. Absent tensors (no bias, no q/k norm)
-// have offset SIZE_MAX.
+// have offset SIZE_MAX. q/k/v (weights, and biases when present) and gate/up are adjacent
+// with no padding between them, so [Wq; Wk; Wv] is one [(q_dim + 2·kv_dim), dim] row-major
+// matrix starting at wq and [W_gate; W_up] one [2·ffn_dim, dim] matrix starting at w_gate:
+// the engine runs each group as one matmul. Names, shapes and contents are unchanged.
 struct LayerOffsets {
   size_t attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, w_gate, w_up, w_down;
 };
@@ -40,7 +43,8 @@ class ParamLayout {
   size_t lm_head = 0;               // [V, D]; == embed when embeddings are tied
 
  private:
-  size_t add(const std::string& name, std::vector<int64_t> shape, bool decay);
+  // `packed`: placed right after the previous tensor, without the 64-byte alignment padding.
+  size_t add(const std::string& name, std::vector<int64_t> shape, bool decay, bool packed = false);
   std::vector<ParamInfo> tensors_;
   size_t total_ = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "still/util/op_profile.h"
+
 namespace still {
 
 AdamW::AdamW(const ParamLayout& layout, AdamWConfig cfg)
@@ -13,6 +15,7 @@ AdamW::AdamW(const ParamLayout& layout, AdamWConfig cfg)
 }
 
 void AdamW::step(float* params, const float* grads, float lr) {
+  STILL_OP_SCOPE("adamw");
   ++t_;
   const float b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps, wd = cfg_.weight_decay;
   const float bc1 = 1.0f - float(std::pow(double(b1), double(t_)));

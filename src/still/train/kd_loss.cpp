@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "still/kernels/vexp.h"
 #include "still/util/error.h"
 
 namespace still {
@@ -34,20 +35,38 @@ struct RowLse {
 RowLse row_lse(const float* z, int V, const uint8_t* in_topk, const int32_t* ids, int k,
                float inv_tau) {
   RowLse r;
-  float max_all = -std::numeric_limits<float>::infinity();
-  float max_tail = max_all;
-  int argmax = 0;
+  constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+  float max_all = kMinusInf, max_tail = kMinusInf;
+  // Vectorised passes over the row (this runs on every logit of a KD step): the maxima, then
+  // the first index reaching the maximum, then exp of the tail in float (kernels/vexp.h,
+  // within a few ulp of expf) summed in double.
+#pragma omp simd reduction(max : max_all, max_tail)
   for (int j = 0; j < V; ++j) {
-    float s = z[j] * inv_tau;
-    if (s > max_all) { max_all = s; argmax = j; }
-    if (!in_topk[j] && s > max_tail) max_tail = s;
+    const float s = z[j] * inv_tau;
+    max_all = s > max_all ? s : max_all;
+    const float t = in_topk[j] ? kMinusInf : s;
+    max_tail = t > max_tail ? t : max_tail;
   }
-  r.argmax = argmax;
+  for (int j = 0; j < V; ++j)
+    if (z[j] * inv_tau == max_all) {
+      r.argmax = j;
+      break;
+    }
   int tail_tokens = V - k;
   if (tail_tokens > 0 && std::isfinite(max_tail)) {
     double sum = 0;
-    for (int j = 0; j < V; ++j)
-      if (!in_topk[j]) sum += std::exp(double(z[j] * inv_tau - max_tail));
+    constexpr int kBlock = 256;
+    float e[kBlock];
+    for (int j0 = 0; j0 < V; j0 += kBlock) {
+      const int n = std::min(kBlock, V - j0);
+#pragma omp simd
+      for (int i = 0; i < n; ++i) {
+        const float x = kernels::fast_exp(z[j0 + i] * inv_tau - max_tail);
+        e[i] = in_topk[j0 + i] ? 0.0f : x;
+      }
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < n; ++i) sum += double(e[i]);
+    }
     r.tail = double(max_tail) + std::log(sum);
   }
   double lse_k = kNegInf;
@@ -231,13 +250,18 @@ KdRowResult kd_row(const float* z, int V, const int32_t* ids, const float* logp,
     for (int i = 0; i < k; ++i) s.z_topk[size_t(i)] = z[ids[i]];
     const float inv_tau = float(1.0 / tau);
     const double lse1 = l1.all, lset = lt.all;
-    for (int j = 0; j < V; ++j) {
-      double zj = z[j];
-      double grad = 0;
-      if (ce_scale > 0) grad += ce_scale * std::exp(zj - lse1);
-      if (kd_scale > 0 && g_tail != 0)
-        grad += kd_scale * std::exp(double(float(zj) * inv_tau) - lset) * g_tail;
-      dz[j] = float(grad_scale * grad);
+    // Every logit: q_1,j and q_τ,j by the vectorised exp (exponents formed in double, so a
+    // large log-sum-exp costs no precision), the sum in float.
+    const float ce_c = float(grad_scale * ce_scale);
+    const float kd_c = kd_scale > 0 && g_tail != 0 ? float(grad_scale * kd_scale * g_tail) : 0.0f;
+    if (kd_c == 0.0f) {
+#pragma omp simd
+      for (int j = 0; j < V; ++j) dz[j] = ce_c * kernels::fast_exp(float(double(z[j]) - lse1));
+    } else {
+#pragma omp simd
+      for (int j = 0; j < V; ++j)
+        dz[j] = ce_c * kernels::fast_exp(float(double(z[j]) - lse1)) +
+                kd_c * kernels::fast_exp(float(double(z[j] * inv_tau) - lset));
     }
     for (int i = 0; i < k; ++i) {
       double zi = s.z_topk[size_t(i)];
