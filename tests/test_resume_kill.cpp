@@ -1,7 +1,6 @@
 // THE KILL TEST: a run killed with SIGKILL at random moments — many of them inside a
 // checkpoint write — and rerun with the same command until it finishes ends with weights
 // bitwise identical to an uninterrupted run (same machine, same --threads).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "spawn_helpers.h"
 #include "still/io/atomic_file.h"
 #include "test_train_helpers.h"
 
@@ -31,28 +31,7 @@ std::vector<std::string> train_args(const std::string& corpus, const std::string
 
 // Starts `still train` with the checkpoint delay hook on; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, int delay_ms) {
-  // Everything the child needs is prepared before fork(): after it, only async-signal-safe
-  // calls (the test process may have other threads).
-  std::vector<std::string> env = {"STILL_TEST_CHECKPOINT_DELAY_MS=" + std::to_string(delay_ms),
-                                  "OMP_WAIT_POLICY=passive"};  // see still_cmd()
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "OMP_WAIT_POLICY=", 16) != 0 &&
-        std::strncmp(*e, "STILL_TEST_CHECKPOINT_DELAY_MS=", 31) != 0)
-      env.push_back(*e);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
+  return spawn_still(args, {"STILL_TEST_CHECKPOINT_DELAY_MS=" + std::to_string(delay_ms)});
 }
 
 // Whether a checkpoint save of process `pid` is under way (its temp directory exists).

@@ -95,6 +95,7 @@ TEST(Teach, StoresTheTeachersTopKAndResumesExactly) {
   TeachResult r2 = run_teach(opt, th);
   EXPECT_EQ(r2.shards_written, 2);
   EXPECT_EQ(r2.shards_kept, r.shards_written - 2);
+  EXPECT_EQ(r2.teacher_nats_per_token, r.teacher_nats_per_token);  // kept shards count too
   EXPECT_EQ(read_file(s0), b0);
   EXPECT_EQ(read_file(s1), b1);
   EXPECT_NO_THROW(SignalDir again(opt.out));

@@ -95,6 +95,19 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   w.commit();
 }
 
+int remove_stale_temp_files(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    const size_t at = n.rfind(".tmp-");
+    if (at == std::string::npos || at == 0 || n.size() != at + 5 + 16) continue;
+    if (n.find_first_not_of("0123456789abcdef", at + 5) != std::string::npos) continue;
+    if (e.is_regular_file(ec) && std::filesystem::remove(e.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   require(f.good(), "cannot read " + path + ": " + std::strerror(errno));

@@ -31,6 +31,10 @@ class AtomicWriter {
 };
 
 void write_file_atomic(const std::string& path, std::string_view content);
+// Deletes the temp files AtomicWriters left in `dir` (not below it) when their process was
+// killed mid-write ("<name>.tmp-" + 16 hex digits); returns how many. Only for a directory no
+// other process is writing into (a resuming command's own output directory).
+int remove_stale_temp_files(const std::string& dir);
 std::string read_file(const std::string& path);  // throws still::Error naming the file
 bool file_exists(const std::string& path);
 bool dir_exists(const std::string& path);

@@ -2,7 +2,11 @@
 
 #include <zstd.h>
 
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "still/io/atomic_file.h"
 #include "still/util/error.h"
@@ -12,9 +16,9 @@ namespace still {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'T', 'I', 'L', 'L', 'S', 'I', 'G'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr int kZstdLevel = 9;
-constexpr size_t kHeaderBytes = 8 + 4 * 4 + 8 + 4 + 4;
+constexpr size_t kHeaderBytes = 8 + 4 * 4 + 8 + 4 + 4 + 8 + 8;
 
 template <typename T>
 void put(std::string& s, T v) {
@@ -25,6 +29,16 @@ T get(const uint8_t* p) {
   T v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+// Test hook: STILL_TEST_SHARD_DELAY_MS sleeps while a shard's temp file is open, so a
+// test's SIGKILL lands inside a shard write often.
+void test_delay() {
+  static const int ms = [] {
+    const char* s = std::getenv("STILL_TEST_SHARD_DELAY_MS");
+    return s ? std::atoi(s) : 0;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 }  // namespace
@@ -42,6 +56,8 @@ void write_signal_shard(const std::string& path, const SignalShardInfo& info, co
   put<uint64_t>(header, uint64_t(info.positions));
   put<float>(header, info.quant.logp_step);
   put<uint32_t>(header, n_blocks);
+  put<double>(header, info.teacher_nats);
+  put<uint64_t>(header, uint64_t(info.teacher_targets));
 
   std::vector<std::string> blocks(n_blocks);
   for (uint32_t b = 0; b < n_blocks; ++b) {
@@ -68,6 +84,7 @@ void write_signal_shard(const std::string& path, const SignalShardInfo& info, co
   auto digest = h.digest();
   AtomicWriter w(path);
   w.write(header);
+  test_delay();
   for (auto& z : blocks) w.write(z);
   w.write(digest.data(), digest.size());
   w.commit();
@@ -86,15 +103,20 @@ SignalShard::SignalShard(const std::string& path) : path_(path), map_(path) {
   auto digest = h.digest();
   if (std::memcmp(digest.data(), p + size - 32, 32) != 0)
     fail("damaged: its SHA-256 does not match (truncated or modified)");
-  if (get<uint32_t>(p + 8) != kVersion) fail("unsupported shard version");
+  if (get<uint32_t>(p + 8) != kVersion)
+    fail("shard version " + std::to_string(get<uint32_t>(p + 8)) + " is not this still's (" +
+         std::to_string(kVersion) + ")");
   info_.k = int(get<uint32_t>(p + 12));
   info_.vocab = int(get<uint32_t>(p + 16));
   info_.block_positions = int(get<uint32_t>(p + 20));
   info_.positions = int64_t(get<uint64_t>(p + 24));
   info_.quant.logp_step = get<float>(p + 32);
   uint32_t n_blocks = get<uint32_t>(p + 36);
+  info_.teacher_nats = get<double>(p + 40);
+  info_.teacher_targets = int64_t(get<uint64_t>(p + 48));
   if (info_.k <= 0 || info_.k > 4096 || info_.vocab <= 0 || info_.block_positions <= 0 ||
-      info_.positions < 0 || !(info_.quant.logp_step > 0))
+      info_.positions < 0 || !(info_.quant.logp_step > 0) || !std::isfinite(info_.teacher_nats) ||
+      info_.teacher_targets < 0 || info_.teacher_targets > info_.positions)
     fail("header has impossible values");
   if (uint64_t(n_blocks) != (uint64_t(info_.positions) + info_.block_positions - 1) /
                                 uint64_t(info_.block_positions))

@@ -2,8 +2,9 @@
 // positions (teach/signal_codec.h) and a SHA-256 trailer over everything before it, so
 // damage or truncation is detected when the shard is opened. Blocks give random access.
 //
-//   "STILLSIG" | u32 version=1 | u32 k | u32 vocab | u32 block_positions | u64 positions
-//   | f32 logp_step | u32 n_blocks | n_blocks × (u64 offset, u32 bytes) | blocks | sha256[32]
+//   "STILLSIG" | u32 version=2 | u32 k | u32 vocab | u32 block_positions | u64 positions
+//   | f32 logp_step | u32 n_blocks | f64 teacher_nats | u64 teacher_targets
+//   | n_blocks × (u64 offset, u32 bytes) | blocks | sha256[32]
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,6 +19,10 @@ struct SignalShardInfo {
   int k = 0, vocab = 0, block_positions = 256;
   int64_t positions = 0;
   SignalQuant quant;
+  // The teacher's summed cross-entropy on the shard's targets and how many there were, so a
+  // resumed `still teach` reports the same totals as an uninterrupted one.
+  double teacher_nats = 0;
+  int64_t teacher_targets = 0;
 };
 
 // Writes positions [0, info.positions) atomically. ids/logp are [positions, k].

@@ -44,10 +44,14 @@ Batch make_windows(const std::string& path, const Tokenizer& tok, int T, int64_t
   return w;
 }
 
-bool shard_is_good(const std::string& path, const SignalMeta& meta, int64_t rows) {
+// Whether the shard at `path` is intact and holds what this run would write; its header goes
+// to *info.
+bool shard_is_good(const std::string& path, const SignalMeta& meta, int64_t rows,
+                   SignalShardInfo* info) {
   if (!file_exists(path)) return false;
   try {
     SignalShard s(path);
+    *info = s.info();
     return s.info().k == meta.k && s.info().vocab == meta.teacher_vocab &&
            s.info().positions == rows * meta.T && s.info().quant.logp_step == meta.quant.logp_step;
   } catch (const Error& e) {
@@ -91,6 +95,8 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
 
   // An existing directory must hold the same signal (same command); then resume.
   make_dirs(opt.out);
+  // Files a killed run was writing when it died: never part of the output.
+  remove_stale_temp_files(opt.out);
   std::string meta_path = path_join(opt.out, "signal.json");
   std::string meta_text = meta.to_json().dump(2) + "\n";
   if (file_exists(meta_path)) {
@@ -117,8 +123,16 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
   const int64_t n_shards = meta.num_shards();
   Progress bar("teach", res.tokens, "tok");
   int64_t done_tokens = 0;
+  // The teacher's own cross-entropy: summed per shard (stored in each shard, so shards kept
+  // from an earlier run count too), then over shards in order — the same total however often
+  // the run was interrupted.
   double nats = 0;
   int64_t scored = 0;
+  auto status = [&](double n, int64_t c) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "teacher %.3f nats/tok", c ? n / double(c) : 0.0);
+    return std::string(buf);
+  };
   std::vector<int32_t> ids;
   std::vector<float> logp, log_tail;
   Batch b;
@@ -126,8 +140,10 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
     int64_t w0 = s * opt.windows_per_shard;
     int64_t rows = std::min<int64_t>(opt.windows_per_shard, windows.B - w0);
     std::string shard_path = path_join(opt.out, meta.shard_name(s));
-    if (shard_is_good(shard_path, meta, rows)) {
+    if (SignalShardInfo kept; shard_is_good(shard_path, meta, rows, &kept)) {
       ++res.shards_kept;
+      nats += kept.teacher_nats;
+      scored += kept.teacher_targets;
       done_tokens += rows * T;
       bar.restart_clock(done_tokens);
       continue;
@@ -135,6 +151,7 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
     ids.assign(size_t(rows) * T * opt.k, 0);
     logp.assign(ids.size(), 0.0f);
     log_tail.assign(size_t(rows) * T, 0.0f);
+    LossStats shard_stats;
     for (int64_t r0 = 0; r0 < rows; r0 += opt.batch) {
       int nb = int(std::min<int64_t>(opt.batch, rows - r0));
       b.resize(nb, T);
@@ -144,21 +161,20 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
       std::copy_n(windows.targets.begin() + long(src), size_t(nb) * T, b.targets.begin());
       size_t dst = size_t(r0) * T;
       TopKCollector collect(b, opt.k, &ids[dst * opt.k], &logp[dst * opt.k], &log_tail[dst]);
-      LossStats st = model.forward_loss(b, collect);
-      nats += st.loss_sum;
-      scored += st.count;
+      shard_stats += model.forward_loss(b, collect);
       done_tokens += int64_t(nb) * T;
-      char status[64];
-      std::snprintf(status, sizeof status, "teacher %.3f nats/tok",
-                    scored ? nats / double(scored) : 0.0);
-      bar.update(done_tokens, status);
+      bar.update(done_tokens, status(nats + shard_stats.loss_sum, scored + shard_stats.count));
     }
     SignalShardInfo info;
     info.k = opt.k;
     info.vocab = cfg.vocab_size;
     info.positions = rows * T;
     info.quant = meta.quant;
+    info.teacher_nats = shard_stats.loss_sum;
+    info.teacher_targets = shard_stats.count;
     write_signal_shard(shard_path, info, ids.data(), logp.data(), log_tail.data());
+    nats += shard_stats.loss_sum;
+    scored += shard_stats.count;
     ++res.shards_written;
   }
   bar.finish();
