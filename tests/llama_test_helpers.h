@@ -57,7 +57,8 @@ inline Batch make_batch(int B, int T, int vocab, uint64_t seed, int split = 9) {
       b.positions[i] = (r == 1 && t >= split) ? t - split : t;
     }
   b.targets[1] = -1;
-  b.targets[size_t(T + split - 1)] = -1;  // last token of a document predicts nothing
+  if (B > 1 && split <= T)  // row 1's first document exists only then (else: out of bounds)
+    b.targets[size_t(T + split - 1)] = -1;  // last token of a document predicts nothing
   if (T > 5) b.targets[size_t(T) - 4] = -1;
   return b;
 }
