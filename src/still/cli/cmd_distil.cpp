@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/commands.h"
+#include "still/cli/distil_generated.h"
 #include "still/cli/train_flags.h"
 #include "still/io/atomic_file.h"
 #include "still/model/load.h"
 #include "still/model/open_model.h"
 #include "still/teach/signal_dir.h"
+#include "still/train/generated_corpus.h"
 #include "still/train/trainer.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
@@ -76,8 +78,17 @@ void register_distil(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   a->opt.eval_every = 50;
-  cmd->add_option("--signal", a->opt.signal, "Teacher signal directory (from `still teach`)")
-      ->required();
+  auto* signal =
+      cmd->add_option("--signal", a->opt.signal, "Teacher signal directory (from `still teach`)");
+  auto* generated = cmd->add_option(
+      "--generated", a->opt.generated,
+      "Teacher generations (from `still teach --generate`): sequence-level KD, cross-entropy "
+      "on the teacher's samples");
+  signal->excludes(generated);
+  cmd->add_flag("--mask-prompt,!--no-mask-prompt", a->opt.mask_prompt,
+                "With --generated: leave prompt tokens out of the loss (default on)");
+  cmd->add_option("--seq", a->opt.seq,
+                  "With --generated: tokens per row (default: the student's max_seq)");
   cmd->add_option("--student", a->student,
                   "Student: a config (preset or JSON) to train from scratch, or a model "
                   "(run/checkpoint directory, HF folder, GGUF) to start from")
@@ -96,9 +107,18 @@ void register_distil(CLI::App& app) {
                 "OUT/baseline and compare");
   add_training_flags(cmd, a->opt);
   cmd->add_flag("--json", a->json, "Print the comparison as JSON");
-  cmd->callback([a] {
+  cmd->callback([a, cmd] {
     train::TrainOptions& opt = a->opt;
     resolve_student(a->student, opt);
+    require(!opt.signal.empty() || !opt.generated.empty(),
+            "give --signal (a top-k teacher signal) or --generated (teacher generations)");
+    if (!opt.generated.empty())
+      return run_distil_generated(cmd, opt, a->tokenizer, a->baseline, a->json);
+    require(cmd->count("--mask-prompt") + cmd->count("--seq") == 0,
+            "--mask-prompt and --seq apply to --generated only (a signal fixes its windows)");
+    require(
+        !train::is_generations_dir(opt.signal),
+        opt.signal + " holds teacher generations, not a top-k signal: pass it with --generated");
     SignalDir sig(opt.signal);  // fails early, naming a damaged or unfinished signal
     if (!a->tokenizer.empty()) {
       opt.tokenizer = a->tokenizer;

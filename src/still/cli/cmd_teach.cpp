@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/commands.h"
+#include "still/cli/teach_generate.h"
 #include "still/model/open_model.h"
 #include "still/teach/teach.h"
 #include "still/util/log.h"
@@ -13,21 +14,27 @@ namespace still::cli {
 
 void register_teach(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "teach", "Run a teacher over a corpus and store its top-k next-token signal for distil");
+      "teach",
+      "Run a teacher over a corpus and store its top-k next-token signal for distil, or "
+      "(--generate) sample its continuations of prompts for sequence-level KD");
   struct Args {
     TeachOptions opt;
     std::string teacher, tokenizer;
     int threads = 0;
     bool json = false;
+    TeachGenerateArgs gen;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--teacher", a->teacher, "Teacher model: a still run or checkpoint directory")
       ->required();
-  cmd->add_option("--data", a->opt.data, "Corpus (.txt, blank-line separated documents; .jsonl)")
+  cmd->add_option("--data", a->opt.data, "Corpus (.txt, blank-line separated documents; .jsonl)");
+  cmd->add_option("--out", a->opt.out,
+                  "Signal (or generations) directory to write (resumes if it exists)")
       ->required();
-  cmd->add_option("--out", a->opt.out, "Signal directory to write (resumes if it exists)")
-      ->required();
-  cmd->add_option("--top-k", a->opt.k, "Token ids stored per position")->capture_default_str();
+  cmd->add_option("--top-k", a->opt.k,
+                  "Token ids stored per position (with --generate: sample from the k most "
+                  "likely only; no limit unless given)")
+      ->capture_default_str();
   cmd->add_option("--window", a->opt.window, "Tokens per window (0 = teacher's context)")
       ->capture_default_str();
   cmd->add_option("--batch", a->opt.batch, "Windows per forward pass")->capture_default_str();
@@ -41,10 +48,16 @@ void register_teach(CLI::App& app) {
   cmd->add_option("--tokenizer", a->tokenizer, "Override the teacher's tokenizer");
   cmd->add_option("--threads", a->threads, "Threads (0 = every core)")->capture_default_str();
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
-  cmd->callback([a] {
+  add_teach_generate_flags(cmd, a->gen);
+  cmd->callback([a, cmd] {
+    check_teach_mode(cmd, a->gen);
     if (a->threads > 0) omp_set_num_threads(a->threads);
     OpenedModel t = open_model(a->teacher, a->tokenizer);
     TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};
+    if (a->gen.generate) {
+      a->gen.opt.out = a->opt.out;
+      return run_teach_generate(cmd, a->gen, th, a->opt.k, a->json);
+    }
     TeachResult r = run_teach(a->opt, th);
     nlohmann::json j = {{"signal", a->opt.out},
                         {"windows", r.windows},

@@ -50,10 +50,23 @@ GenerateResult generate(const LlamaModel& model, const Tokenizer& tok, const std
     out.push_back(next);
     ++r.generated_tokens;
     std::string all = tok.decode(out);
+    // A stop string ends the text where it starts (searched only where new bytes reach).
+    size_t stop_at = std::string::npos;
+    for (const std::string& s : opt.stop) {
+      if (s.empty()) continue;
+      size_t from = emitted.size() >= s.size() ? emitted.size() - s.size() + 1 : 0;
+      size_t hit = all.find(s, from);
+      if (hit < stop_at) stop_at = hit;
+    }
+    if (stop_at != std::string::npos) all.resize(stop_at);
     std::string fresh = all.size() > emitted.size() ? all.substr(emitted.size()) : std::string();
     emitted = all;
     std::string piece = stream.push(fresh);
     if (!piece.empty()) on_text(piece);
+    if (stop_at != std::string::npos) {
+      r.stop_reason = "stop";
+      break;
+    }
     if (r.generated_tokens == opt.max_tokens) break;
     if (cache.length() >= cache.capacity()) {
       r.stop_reason = "context";

@@ -29,9 +29,29 @@ double heldout_hash(int64_t i) {
 
 }  // namespace
 
-void TokenDocs::add(const std::vector<int32_t>& doc) {
+void TokenDocs::add(const std::vector<int32_t>& doc, int64_t prompt) {
+  if (prompt > 0 || !prompt_len.empty()) {
+    prompt_len.resize(size_t(num_docs()), 0);  // documents before the first prompt have none
+    prompt_len.push_back(prompt);
+  }
   tokens.insert(tokens.end(), doc.begin(), doc.end());
   doc_start.push_back(int64_t(tokens.size()));
+}
+
+std::vector<char> choose_heldout(int64_t n, double fraction) {
+  std::vector<char> held(size_t(n), 0);
+  int64_t n_held = 0;
+  for (int64_t i = 0; i < n; ++i) n_held += held[size_t(i)] = heldout_hash(i) < fraction;
+  if (n > 0 && (n_held == 0 || n_held == n)) {
+    // Too small for the fraction to pick anything (or everything): hold out exactly the
+    // document with the smallest hash.
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; ++i)
+      if (heldout_hash(i) < heldout_hash(best)) best = i;
+    std::fill(held.begin(), held.end(), 0);
+    held[size_t(best)] = 1;
+  }
+  return held;
 }
 
 std::vector<std::string> split_documents(const std::string& content, bool jsonl,
@@ -105,19 +125,7 @@ Corpus make_corpus(const std::vector<std::string>& docs, const Tokenizer& tok,
     c.heldout.add(std::vector<int32_t>(t.end() - tail, t.end()));
     return c;
   }
-  std::vector<char> held(size_t(n), 0);
-  int64_t n_held = 0;
-  for (int64_t i = 0; i < n; ++i)
-    n_held += held[size_t(i)] = heldout_hash(i) < opt.heldout_fraction;
-  if (n_held == 0 || n_held == n) {
-    // Too small for the fraction to pick anything (or everything): hold out exactly the
-    // document with the smallest hash.
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; ++i)
-      if (heldout_hash(i) < heldout_hash(best)) best = i;
-    std::fill(held.begin(), held.end(), 0);
-    held[size_t(best)] = 1;
-  }
+  std::vector<char> held = choose_heldout(n, opt.heldout_fraction);
   for (int64_t i = 0; i < n; ++i) (held[size_t(i)] ? c.heldout : c.train).add(ids[size_t(i)]);
   return c;
 }

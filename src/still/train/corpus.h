@@ -22,13 +22,21 @@ namespace still::train {
 
 // Token ids of many documents, concatenated; doc_start has one more entry than there are
 // documents (doc d is tokens[doc_start[d], doc_start[d+1])).
+// prompt_len (empty unless some document has a prompt) counts each document's leading prompt
+// tokens: targets that are prompt tokens are not scored (sequence-level KD masks the prompt).
 struct TokenDocs {
   std::vector<int32_t> tokens;
   std::vector<int64_t> doc_start{0};
+  std::vector<int64_t> prompt_len;
   int64_t num_docs() const { return int64_t(doc_start.size()) - 1; }
   int64_t doc_len(int64_t d) const { return doc_start[size_t(d) + 1] - doc_start[size_t(d)]; }
-  void add(const std::vector<int32_t>& doc);
+  int64_t doc_prompt(int64_t d) const { return prompt_len.empty() ? 0 : prompt_len[size_t(d)]; }
+  void add(const std::vector<int32_t>& doc, int64_t prompt = 0);
 };
+
+// Which of n documents (or prompt groups) are held out: a fixed hash of the index below
+// `fraction`; if that picks none or all, exactly the one with the smallest hash.
+std::vector<char> choose_heldout(int64_t n, double fraction);
 
 // Splits a corpus file's bytes into document texts (see the rules above). `what` names
 // the file in errors.

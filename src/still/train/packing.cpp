@@ -54,7 +54,7 @@ void PackedStream::fill_row(int64_t g, Batch& batch, int row) {
     if (off == 0) p = 0;
     tok[i] = doc[off];
     pos[i] = p++;
-    tgt[i] = off + 1 < len ? doc[off + 1] : -1;
+    tgt[i] = off + 1 < len && off + 1 >= docs_.doc_prompt(d) ? doc[off + 1] : -1;
     if (++off == len) {
       off = 0;
       if (++k == n) {
@@ -90,7 +90,7 @@ std::vector<Batch> make_heldout_batches(const TokenDocs& heldout, int B, int T, 
         if (off == 0 || i == 0) p = 0;
         b.tokens[at] = doc[off];
         b.positions[at] = p++;
-        b.targets[at] = off + 1 < len ? doc[off + 1] : -1;
+        b.targets[at] = off + 1 < len && off + 1 >= heldout.doc_prompt(d) ? doc[off + 1] : -1;
         if (++off == len) off = 0, ++d;
       }
     }

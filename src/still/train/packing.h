@@ -8,7 +8,7 @@
 //
 // In every row, positions restart at 0 where a document starts (and at the row start), and
 // the target of a token is the next token of the same document, or -1 (not scored) where
-// the next token belongs to another document.
+// the next token belongs to another document or is one of its prompt tokens (TokenDocs).
 #pragma once
 #include <cstddef>  // batch.h uses size_t
 #include <cstdint>

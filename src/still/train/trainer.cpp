@@ -97,6 +97,9 @@ void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
     if (key == "signal_sha256")
       throw Error(out + " was distilled from another teacher signal than --signal; rerun with "
                         "the original signal or use a new --out");
+    if (key == "generated_sha256")
+      throw Error(out + " was distilled from other generations than --generated; rerun with "
+                        "the original generations or use a new --out");
     if (key == "corpus_sha256")
       throw Error(out +
                   " was trained on another corpus (its SHA-256 differs from --data's); "
@@ -275,7 +278,7 @@ TrainSummary run(const TrainOptions& opt) {
     return sum;
   }
 
-  log_info(std::string(opt.signal.empty() ? "train: " : "distil: ") +
+  log_info(std::string(opt.signal.empty() && opt.generated.empty() ? "train: " : "distil: ") +
            format_count(double(sum.num_params)) + " parameters, " + source->describe() + ", " +
            std::to_string(B) + "x" + std::to_string(T) + "x" + std::to_string(accum) +
            " tokens/step, " + std::to_string(threads) + " threads, " + sum.precision +

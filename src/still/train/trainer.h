@@ -37,6 +37,14 @@ struct TrainOptions {
   double alpha = 1.0;        // weight of the KD term; 1 - alpha goes to hard-label CE
   double temperature = 1.0;
   std::string init;  // initial weights from a model (student init); empty: random
+
+  // Sequence-level KD (`still distil --generated`): cross-entropy on teacher generations in
+  // the directory `still teach --generate` wrote (empty: --data), the prompt tokens' targets
+  // not scored with mask_prompt; use_reference trains on prompt + reference instead (the
+  // matched baseline).
+  std::string generated;
+  bool mask_prompt = true;
+  bool use_reference = false;
 };
 
 struct TrainSummary {

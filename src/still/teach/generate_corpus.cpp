@@ -1,0 +1,362 @@
+#include "still/teach/generate_corpus.h"
+
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "still/formats/tokenizer/utf8.h"
+#include "still/generate/generate.h"
+#include "still/io/atomic_file.h"
+#include "still/ledger/manifest.h"
+#include "still/train/corpus.h"
+#include "still/train/generated_corpus.h"
+#include "still/util/error.h"
+#include "still/util/log.h"
+#include "still/util/rng.h"
+#include "still/util/sha256.h"
+#include "still/util/text.h"
+
+namespace still {
+namespace {
+
+constexpr uint64_t kSampleSalt = 0x67656e6572617465ULL;  // "generate"
+constexpr const char* kShardDir = "shards";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// JSON needs valid UTF-8; a sampled byte sequence need not be. Invalid bytes become U+FFFD.
+std::string valid_utf8(const std::string& s) {
+  if (utf8::is_valid(s)) return s;
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8::valid_len(s, i);
+    if (n) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string shard_name(int64_t k) {
+  char b[40];
+  std::snprintf(b, sizeof b, "shard-%05lld.jsonl", (long long)k);
+  return std::string(kShardDir) + "/" + b;
+}
+
+// A shard: a header line (this shard's compute) and its samples' lines, in order.
+struct Shard {
+  nlohmann::json header;
+  std::vector<std::string> samples;
+};
+
+// The shard at `path` if it is complete and holds exactly prompts [first, first + n) with S
+// samples each; nullopt (and a warning when it exists) otherwise.
+std::optional<Shard> read_shard(const std::string& path, int64_t first, int64_t n, int S) {
+  if (!file_exists(path)) return std::nullopt;
+  try {
+    const std::string content = read_file(path);
+    auto lines = split_lines(content);
+    require(!lines.empty(), "empty");
+    Shard sh;
+    sh.header = nlohmann::json::parse(lines[0]);
+    require(sh.header.value("first_prompt", int64_t(-1)) == first &&
+                sh.header.value("prompts", int64_t(-1)) == n,
+            "it covers other prompts");
+    require(int64_t(lines.size()) == 1 + n * S, "it holds " + std::to_string(lines.size() - 1) +
+                                                    " samples, not " + std::to_string(n * S));
+    for (int64_t k = 0; k < n * S; ++k) {
+      auto j = nlohmann::json::parse(lines[size_t(k) + 1]);
+      require(j.at("prompt_index").get<int64_t>() == first + k / S &&
+                  j.at("sample").get<int64_t>() == k % S,
+              "sample " + std::to_string(k) + " is out of place");
+      sh.samples.emplace_back(lines[size_t(k) + 1]);
+    }
+    return sh;
+  } catch (const std::exception& e) {
+    log_warn(path + " is damaged (" + e.what() + ") — recreating it");
+    return std::nullopt;
+  }
+}
+
+// Refuses an --out that holds something else than these generations.
+void check_out_dir(const std::string& out, const std::string& settings_text) {
+  if (!dir_exists(out)) return;
+  require(!file_exists(path_join(out, "signal.json")),
+          out + " holds a teacher signal (signal.json), not generations: choose another --out");
+  const std::string sp = path_join(out, train::kGenerationSettingsFile);
+  if (file_exists(sp)) {
+    auto saved = nlohmann::json::parse(read_file(sp), nullptr, false);
+    auto now = nlohmann::json::parse(settings_text);
+    if (saved.is_discarded() || saved == now) return;
+    for (auto& [key, value] : now.items()) {
+      if (saved.contains(key) && saved[key] == value) continue;
+      throw Error(out + " holds generations made with other settings (" + key + " " +
+                  (saved.contains(key) ? saved[key].dump() : std::string("unset")) + " there, " +
+                  value.dump() +
+                  " now): rerun the original command to resume, or choose another --out");
+    }
+    return;
+  }
+  for (auto& e : std::filesystem::directory_iterator(out)) {
+    std::string n = e.path().filename().string();
+    require(!n.empty() && n[0] == '.',
+            out + " is not empty and holds no generations (" + n + "): choose another --out");
+  }
+}
+
+}  // namespace
+
+std::vector<PromptItem> read_prompts(const std::string& path) {
+  require(file_exists(path), "prompts file " + path +
+                                 " does not exist (give a .jsonl with a "
+                                 "\"prompt\" field per line, or a text file)");
+  const std::string content = read_file(path);
+  std::vector<PromptItem> items;
+  if (ends_with(path, ".jsonl")) {
+    auto lines = split_lines(content);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string_view l = lines[i];
+      if (l.find_first_not_of(" \t\r") == std::string::npos) continue;
+      std::string where = path + " line " + std::to_string(i + 1);
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      require(!j.is_discarded() && j.is_object(),
+              where + " is not a JSON object (expected {\"prompt\": \"...\"})");
+      require(j.contains("prompt") && j["prompt"].is_string(),
+              where + " has no string field \"prompt\"");
+      PromptItem p;
+      p.prompt = j["prompt"].get<std::string>();
+      if (j.contains("id")) {
+        require(j["id"].is_string() || j["id"].is_number_integer(),
+                where + ": \"id\" must be a string or an integer");
+        p.id = j["id"];
+      } else {
+        p.id = int64_t(items.size());
+      }
+      if (j.contains("reference")) {
+        require(j["reference"].is_string(), where + ": \"reference\" must be a string");
+        p.reference = j["reference"].get<std::string>();
+      }
+      items.push_back(std::move(p));
+    }
+  } else {
+    for (auto& d : train::split_documents(content, false, path)) {
+      PromptItem p;
+      p.prompt = d.substr(0, d.size() - 1);  // documents end with '\n'; prompts don't
+      p.id = int64_t(items.size());
+      items.push_back(std::move(p));
+    }
+  }
+  require(!items.empty(), "prompts file " + path + " holds no prompts");
+  return items;
+}
+
+nlohmann::ordered_json generate_sample(const LlamaModel& model, const Tokenizer& tok,
+                                       const PromptItem& p, int64_t index, int s,
+                                       const GenerateCorpusOptions& opt) {
+  GenerateOptions g;
+  g.sampler = opt.sampler;
+  g.max_tokens = opt.max_new_tokens;
+  g.stop = opt.stop;
+  // Its own stream: a pure function of (seed, prompt, sample).
+  g.seed = mix_seed(mix_seed(opt.seed, kSampleSalt), uint64_t(index), uint64_t(s));
+  GenerateResult r = generate(model, tok, p.prompt, g, [](const std::string&) {});
+  std::string completion = valid_utf8(r.text);
+  nlohmann::ordered_json j;
+  j["id"] = p.id;
+  j["prompt_index"] = index;
+  j["sample"] = s;
+  j["prompt"] = p.prompt;
+  j["completion"] = completion;
+  j["text"] = p.prompt + completion;
+  j["prompt_tokens"] = r.prompt_tokens;
+  j["completion_tokens"] = r.generated_tokens;
+  j["finish_reason"] = r.stop_reason;
+  if (p.reference) j["reference"] = *p.reference;
+  return j;
+}
+
+GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
+                                         const TeacherHandle& teacher) {
+  const double t0 = wall_seconds_now();
+  const LlamaModel& model = *teacher.model;
+  const Tokenizer& tok = *teacher.tokenizer;
+  const LlamaConfig& cfg = model.config();
+  validate(opt.sampler);
+  require(opt.max_new_tokens > 0, "--max-new-tokens must be positive");
+  require(opt.samples_per_prompt > 0, "--samples-per-prompt must be positive");
+  require(opt.prompts_per_shard > 0, "--shard-prompts must be positive");
+  require(opt.max_prompts >= 0, "--max-prompts must be >= 0");
+  require(!opt.out.empty(), "--out is required");
+  require(tok.vocab_size() <= cfg.vocab_size,
+          "the teacher's tokenizer has more tokens than its embedding rows");
+  for (auto& s : opt.stop) require(!s.empty(), "--stop strings must not be empty");
+
+  std::vector<PromptItem> prompts = read_prompts(opt.prompts);
+  if (opt.max_prompts > 0 && int64_t(prompts.size()) > opt.max_prompts)
+    prompts.resize(size_t(opt.max_prompts));
+  // Every prompt must fit the teacher's context with room for one new token; checked up
+  // front so a long run does not fail at prompt 9,000.
+  const bool bos = tok.bos_id() >= 0 || cfg.bos_token_id >= 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    int64_t n = int64_t(tok.encode(prompts[i].prompt).size()) + (bos ? 1 : 0);
+    require(n > 0, "prompt " + std::to_string(i) + " of " + opt.prompts +
+                       " is empty and the teacher's tokenizer has no BOS token to start from");
+    require(n < cfg.max_seq, "prompt " + std::to_string(i) + " (id " + prompts[i].id.dump() +
+                                 ") of " + opt.prompts + " has " + std::to_string(n) +
+                                 " tokens, more than the teacher's context (" +
+                                 std::to_string(cfg.max_seq) + ") leaves room for: shorten it");
+  }
+  const int64_t N = int64_t(prompts.size());
+  const int S = opt.samples_per_prompt;
+
+  nlohmann::ordered_json settings;
+  settings["format"] = "still-generations/1";
+  settings["teacher"] = teacher.path;
+  settings["teacher_sha256"] = teacher.sha256;
+  settings["tokenizer_kind"] = tok.kind();
+  settings["tokenizer_fingerprint"] = tok.fingerprint();
+  settings["prompts"] = opt.prompts;
+  settings["prompts_sha256"] = sha256_file(opt.prompts);
+  settings["num_prompts"] = N;
+  settings["samples_per_prompt"] = S;
+  settings["max_new_tokens"] = opt.max_new_tokens;
+  settings["temperature"] = opt.sampler.temperature;
+  settings["top_k"] = opt.sampler.top_k;
+  settings["top_p"] = opt.sampler.top_p;
+  settings["stop"] = opt.stop;
+  settings["seed"] = opt.seed;
+  settings["prompts_per_shard"] = opt.prompts_per_shard;
+  const std::string settings_text = settings.dump(2) + "\n";
+
+  check_out_dir(opt.out, settings_text);
+  make_dirs(opt.out);
+  write_file_atomic(path_join(opt.out, train::kGenerationSettingsFile), settings_text);
+
+  GenerateCorpusResult res;
+  res.prompts = N;
+  res.samples = N * S;
+  const std::string final_path = path_join(opt.out, train::kGenerationsFile);
+  const std::string shard_dir = path_join(opt.out, kShardDir);
+  const int64_t n_shards = (N + opt.prompts_per_shard - 1) / opt.prompts_per_shard;
+
+  // Finished earlier: the manifest vouches for generations.jsonl.
+  if (file_exists(path_join(opt.out, Manifest::kFileName)) && file_exists(final_path)) {
+    try {
+      Manifest::load(opt.out).verify(opt.out);
+      res.already_complete = true;
+    } catch (const Error& e) {
+      log_warn(std::string(e.what()) + " — generating again");
+    }
+  }
+  if (res.already_complete) {
+    if (dir_exists(shard_dir)) remove_tree(shard_dir);
+    const std::string content = read_file(final_path);
+    for (std::string_view line : split_lines(content)) {
+      auto j = nlohmann::json::parse(line);
+      res.prompt_tokens += j["prompt_tokens"].get<int64_t>();
+      res.completion_tokens += j["completion_tokens"].get<int64_t>();
+      auto& c = res.finish_reasons[j["finish_reason"].get<std::string>()];
+      c = c.is_null() ? 1 : c.get<int64_t>() + 1;
+    }
+    res.shards_kept = n_shards;
+    res.seconds = wall_seconds_now() - t0;
+    log_info(opt.out + " is already complete");
+    return res;
+  }
+  make_dirs(shard_dir);
+
+  Progress bar("generate", res.samples, "samples");
+  ComputeSpent spent;  // over every session, from the shards' headers
+  std::string all;     // the final file
+  int64_t done = 0, session_tokens = 0;
+  const double t_loop = wall_seconds_now();
+  for (int64_t k = 0; k < n_shards; ++k) {
+    const int64_t first = k * opt.prompts_per_shard;
+    const int64_t n = std::min<int64_t>(opt.prompts_per_shard, N - first);
+    const std::string path = path_join(opt.out, shard_name(k));
+    std::optional<Shard> sh = read_shard(path, first, n, S);
+    if (sh) {
+      ++res.shards_kept;
+      done += n * S;
+      bar.restart_clock(done);
+    } else {
+      const double w0 = wall_seconds_now(), c0 = process_cpu_seconds();
+      Shard fresh;
+      int64_t tokens = 0;
+      for (int64_t i = first; i < first + n; ++i) {
+        for (int s = 0; s < S; ++s) {
+          auto j = generate_sample(model, tok, prompts[size_t(i)], i, s, opt);
+          int64_t t = j["prompt_tokens"].get<int64_t>() + j["completion_tokens"].get<int64_t>();
+          tokens += t;
+          session_tokens += t;
+          fresh.samples.push_back(j.dump());
+          ++done;
+          double el = std::max(1e-9, wall_seconds_now() - t_loop);
+          char status[80];
+          std::snprintf(status, sizeof status, "%s tok/s",
+                        format_count(double(session_tokens) / el).c_str());
+          bar.update(done, status);
+        }
+      }
+      fresh.header = {{"shard", k},
+                      {"first_prompt", first},
+                      {"prompts", n},
+                      {"tokens", tokens},
+                      {"wall_seconds", wall_seconds_now() - w0},
+                      {"cpu_seconds", process_cpu_seconds() - c0}};
+      std::string text = fresh.header.dump() + "\n";
+      for (auto& l : fresh.samples) text += l + "\n";
+      write_file_atomic(path, text);
+      ++res.shards_written;
+      sh = std::move(fresh);
+    }
+    spent.wall_seconds += sh->header.value("wall_seconds", 0.0);
+    spent.cpu_seconds += sh->header.value("cpu_seconds", 0.0);
+    spent.tokens += sh->header.value("tokens", int64_t(0));
+    for (auto& l : sh->samples) {
+      auto j = nlohmann::json::parse(l);
+      res.prompt_tokens += j["prompt_tokens"].get<int64_t>();
+      res.completion_tokens += j["completion_tokens"].get<int64_t>();
+      auto& c = res.finish_reasons[j["finish_reason"].get<std::string>()];
+      c = c.is_null() ? 1 : c.get<int64_t>() + 1;
+      all += l;
+      all += '\n';
+    }
+  }
+  bar.finish();
+  write_file_atomic(final_path, all);
+
+  Manifest m;
+  m.kind = "generations";
+  m.command = command_line();
+  m.add_input("teacher", teacher.resolved.empty() ? teacher.path : teacher.resolved);
+  m.add_input("prompts", opt.prompts);
+  m.add_file(opt.out, train::kGenerationSettingsFile);
+  m.add_file(opt.out, train::kGenerationsFile);
+  m.compute = spent;
+  m.compute.threads = omp_get_max_threads();
+  // Forward only: 2 FLOPs per matmul parameter per token decoded (prompts and samples).
+  m.compute.flops = 2.0 * double(cfg.num_matmul_params()) * double(spent.tokens);
+  m.extra = {{"teacher_sha256", teacher.sha256},
+             {"tokenizer_fingerprint", tok.fingerprint()},
+             {"prompts", N},
+             {"samples", res.samples},
+             {"prompt_tokens", res.prompt_tokens},
+             {"completion_tokens", res.completion_tokens},
+             {"finish_reasons", res.finish_reasons},
+             {"sampling", nlohmann::json::parse(settings_text)}};
+  m.write(opt.out);
+  remove_tree(shard_dir);
+  res.seconds = wall_seconds_now() - t0;
+  return res;
+}
+
+}  // namespace still
