@@ -53,8 +53,12 @@ void run_distil_generated(const CLI::App* cmd, train::TrainOptions& opt,
                                     " does not apply to --generated: sequence-level "
                                     "KD trains with cross-entropy on the teacher's "
                                     "samples (use --signal for a KD loss)");
-  require(!train::is_generations_dir(opt.generated) ||
-              file_exists(path_join(opt.generated, "manifest.json")),
+  require(!file_exists(path_join(opt.generated, "signal.json")),
+          opt.generated + " is a teacher signal (top-k), not generations: pass it with --signal");
+  require(train::is_generations_dir(opt.generated),
+          opt.generated + " holds no generations (no " + train::kGenerationSettingsFile +
+              "): make them with `still teach --generate`");
+  require(file_exists(path_join(opt.generated, "manifest.json")),
           opt.generated + " is unfinished (no manifest.json): rerun its `still teach --generate`");
   opt.tokenizer = student_tokenizer(opt, tokenizer);
   if (baseline) {

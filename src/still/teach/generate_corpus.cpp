@@ -1,8 +1,13 @@
 #include "still/teach/generate_corpus.h"
 
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "still/formats/tokenizer/utf8.h"
@@ -111,6 +116,29 @@ void check_out_dir(const std::string& out, const std::string& settings_text) {
             out + " is not empty and holds no generations (" + n + "): choose another --out");
   }
 }
+
+// One writer per --out: an exclusive lock on OUT/.lock for the life of the run (the kernel
+// drops it however the process dies). Then the temp files of killed writers are removed.
+class OutLock {
+ public:
+  explicit OutLock(const std::string& out) {
+    std::string p = path_join(out, ".lock");
+    fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    require(fd_ >= 0, "cannot create " + p + ": " + std::strerror(errno));
+    require(::flock(fd_, LOCK_EX | LOCK_NB) == 0, "another `still teach --generate` is writing " +
+                                                      out + "; wait for it or use another --out");
+    for (const std::string& dir : {out, path_join(out, kShardDir)}) {
+      if (!dir_exists(dir)) continue;
+      for (auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().find(".tmp-") != std::string::npos)
+          std::filesystem::remove(e.path());
+    }
+  }
+  ~OutLock() { ::close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -238,6 +266,7 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
 
   check_out_dir(opt.out, settings_text);
   make_dirs(opt.out);
+  OutLock lock(opt.out);
   write_file_atomic(path_join(opt.out, train::kGenerationSettingsFile), settings_text);
 
   GenerateCorpusResult res;
