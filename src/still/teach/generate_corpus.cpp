@@ -112,6 +112,7 @@ void check_out_dir(const std::string& out, const std::string& settings_text) {
   }
   for (auto& e : std::filesystem::directory_iterator(out)) {
     std::string n = e.path().filename().string();
+    if (n.find(".tmp-") != std::string::npos) continue;  // a killed run's first write
     require(!n.empty() && n[0] == '.',
             out + " is not empty and holds no generations (" + n + "): choose another --out");
   }
@@ -127,12 +128,8 @@ class OutLock {
     require(fd_ >= 0, "cannot create " + p + ": " + std::strerror(errno));
     require(::flock(fd_, LOCK_EX | LOCK_NB) == 0, "another `still teach --generate` is writing " +
                                                       out + "; wait for it or use another --out");
-    for (const std::string& dir : {out, path_join(out, kShardDir)}) {
-      if (!dir_exists(dir)) continue;
-      for (auto& e : std::filesystem::directory_iterator(dir))
-        if (e.path().filename().string().find(".tmp-") != std::string::npos)
-          std::filesystem::remove(e.path());
-    }
+    for (const std::string& dir : {out, path_join(out, kShardDir)})
+      if (dir_exists(dir)) remove_stale_temp_files(dir);
   }
   ~OutLock() { ::close(fd_); }
 
