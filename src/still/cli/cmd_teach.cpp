@@ -21,11 +21,13 @@ void register_teach(CLI::App& app) {
     TeachOptions opt;
     std::string teacher, tokenizer;
     int threads = 0;
-    bool json = false;
+    bool json = false, dequantize = false;
     TeachGenerateArgs gen;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--teacher", a->teacher, "Teacher model: a still run or checkpoint directory")
+  cmd->add_option("--teacher", a->teacher,
+                  "Teacher model: a still run or checkpoint directory, an HF folder or a GGUF file "
+                  "(Q8_0 weights stay quantized in memory)")
       ->required();
   cmd->add_option("--data", a->opt.data, "Corpus (.txt, blank-line separated documents; .jsonl)");
   cmd->add_option("--out", a->opt.out,
@@ -47,12 +49,20 @@ void register_teach(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--tokenizer", a->tokenizer, "Override the teacher's tokenizer");
   cmd->add_option("--threads", a->threads, "Threads (0 = every core)")->capture_default_str();
+  cmd->add_flag("--dequantize", a->dequantize,
+                "Decode a GGUF teacher's Q8_0 weights to f32 at load (4 bytes per parameter) "
+                "instead of keeping them quantized in memory (~1.06 bytes per parameter)");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   add_teach_generate_flags(cmd, a->gen);
   cmd->callback([a, cmd] {
     check_teach_mode(cmd, a->gen);
     if (a->threads > 0) omp_set_num_threads(a->threads);
-    OpenedModel t = open_model(a->teacher, a->tokenizer);
+    LoadOptions load;
+    load.keep_q8 = !a->dequantize;
+    OpenedModel t = open_model(a->teacher, a->tokenizer, load);
+    const bool q8 = t.model->external_weights() != nullptr;
+    log_info("teacher weights: " + format_bytes(double(t.model->weight_bytes())) +
+             (q8 ? " in memory (Q8_0 kept quantized)" : " in memory (f32)"));
     TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};
     if (a->gen.generate) {
       a->gen.opt.out = a->opt.out;
@@ -68,6 +78,8 @@ void register_teach(CLI::App& app) {
                         {"tokens_per_second", r.seconds > 0 ? double(r.tokens) / r.seconds : 0},
                         {"teacher_nats_per_token", r.teacher_nats_per_token},
                         {"signal_bytes", r.signal_bytes},
+                        {"teacher_weight_bytes", t.model->weight_bytes()},
+                        {"teacher_weights", q8 ? "q8_0" : "f32"},
                         {"bytes_per_entry", r.bytes_per_entry}};
     if (a->json) {
       std::printf("%s\n", j.dump(2).c_str());

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "still/kernels/external_weights.h"
 #include "still/kernels/matmul_bf16.h"
 #include "still/kernels/parallel.h"
 #include "still/kernels/precision.h"
@@ -43,6 +44,10 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
         std::memcpy(row, b, size_t(O) * sizeof(float));
     }
     beta = 1.0f;
+  }
+  if (ExternalWeights* ew = active_external_weights(); ew && ew->holds(W, O, I)) {
+    ew->matmul_wt(N, O, I, x, W, beta, y);
+    return;
   }
   if (Bf16Workspace* ws = active_bf16_workspace()) {
     const uint16_t* W16 = ws->weight(W, O * I);

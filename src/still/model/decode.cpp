@@ -6,6 +6,7 @@
 
 #include "still/kernels/attention.h"
 #include "still/kernels/embedding.h"
+#include "still/kernels/external_weights.h"
 #include "still/kernels/matmul.h"
 #include "still/kernels/rmsnorm.h"
 #include "still/kernels/rope.h"
@@ -45,6 +46,7 @@ void decode(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int 
             "decode: token " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
                 std::to_string(c.vocab_size));
   const int64_t past = cache.length_;
+  k::ExternalWeightsScope held(model.external_weights());  // Q8_0 weights, if the model has them
 
   // Scratch for n rows (small: decode handles a prompt or a single token).
   std::vector<float> x(size_t(n) * D), xn(size_t(n) * D), q(size_t(n) * Q), att(size_t(n) * Q);

@@ -8,6 +8,7 @@
 
 #include "still/kernels/attention.h"
 #include "still/kernels/embedding.h"
+#include "still/kernels/external_weights.h"
 #include "still/kernels/matmul.h"
 #include "still/kernels/rmsnorm.h"
 #include "still/kernels/rope.h"
@@ -107,6 +108,8 @@ struct LlamaModel::Impl {
   int chunk_rows = kDefaultLossChunkRows;
   Precision precision = Precision::kFp32;
   k::Bf16Workspace bf16;
+  // Weights held outside params_ (a GGUF's Q8_0 matrices), or null.
+  std::shared_ptr<k::ExternalWeights> external;
   int64_t planned_rows = 0;  // B*T the buffer is planned for
   std::unique_ptr<float, FreeDeleter> buffer;
   size_t buffer_floats = 0;
@@ -194,7 +197,7 @@ struct LlamaModel::Impl {
 
   // The bf16 workspace for a pass (its weight copy refreshed if the parameters changed), or
   // null in fp32.
-  k::Bf16Workspace* begin_pass(const std::vector<float>& P, bool& params_changed) {
+  k::Bf16Workspace* begin_pass(const ZeroFloats& P, bool& params_changed) {
     if (precision != Precision::kBf16) return nullptr;
     if (params_changed) bf16.set_params(P.data(), int64_t(P.size()));
     params_changed = false;
@@ -354,8 +357,8 @@ void LlamaModel::Impl::backward(const LlamaConfig& c, const ParamLayout& lay, co
 LlamaModel::LlamaModel(const LlamaConfig& config)
     : config_(validated(config)),
       layout_(config_),
-      params_(layout_.total(), 0.0f),
-      grads_(layout_.total(), 0.0f),
+      params_(layout_.total()),
+      grads_(layout_.total()),
       impl_(std::make_unique<Impl>()) {
   impl_->inv_freq =
       k::rope_inv_freq(config_.head_dim, double(config_.rope_theta), rope_scaling_of(config_));
@@ -399,11 +402,15 @@ void LlamaModel::zero_grads() {
 }
 
 LossStats LlamaModel::forward_backward(const Batch& batch, LogitLoss& loss, float grad_scale) {
+  require(!impl_->external,
+          "this model's weights are held quantized (Q8_0) for inference only and cannot be "
+          "trained: load it dequantized (e.g. still teach --dequantize) or train from f32 weights");
   check_batch(batch, config_);
   const int64_t N = int64_t(batch.B) * batch.T;
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
   k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
+  k::ExternalWeightsScope held(impl_->external.get());
   impl_->forward(config_, layout_, params_.data(), batch);
   LossStats s = impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, true,
                                     grad_scale);
@@ -422,6 +429,7 @@ LossStats LlamaModel::forward_loss(const Batch& batch, LogitLoss& loss) {
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
   k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
+  k::ExternalWeightsScope held(impl_->external.get());
   impl_->forward(config_, layout_, params_.data(), batch);
   return impl_->lm_head_loss(config_, layout_, params_.data(), grads_.data(), N, loss, false, 0.0f);
 }
@@ -437,9 +445,23 @@ void LlamaModel::forward_logits(const Batch& batch, float* logits) {
   impl_->plan(config_, N);
   impl_->ensure_rope(config_, batch.T);
   k::Bf16Scope scope(impl_->begin_pass(params_, params_changed_));
+  k::ExternalWeightsScope held(impl_->external.get());
   impl_->forward(config_, layout_, params_.data(), batch);
   k::linear_forward(logits, impl_->final_out, params_.data() + layout_.lm_head, nullptr, N,
                     config_.dim, config_.vocab_size);
+}
+
+void LlamaModel::set_external_weights(std::shared_ptr<k::ExternalWeights> w) {
+  impl_->external = std::move(w);
+}
+
+k::ExternalWeights* LlamaModel::external_weights() const { return impl_->external.get(); }
+
+size_t LlamaModel::weight_bytes() const {
+  size_t floats = 0;
+  for (const auto& t : layout_.tensors()) floats += t.numel;
+  const k::ExternalWeights* e = impl_->external.get();
+  return e ? (floats - e->floats_held()) * sizeof(float) + e->bytes() : floats * sizeof(float);
 }
 
 size_t LlamaModel::activation_bytes() const {

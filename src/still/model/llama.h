@@ -11,8 +11,13 @@
 #include "still/model/config.h"
 #include "still/model/logit_loss.h"
 #include "still/model/params.h"
+#include "still/tensor/zero_floats.h"
 
 namespace still {
+
+namespace kernels {
+class ExternalWeights;
+}
 
 class LlamaModel {
  public:
@@ -48,6 +53,15 @@ class LlamaModel {
   // Full logits [B*T, V] — for tests and small evaluations only.
   void forward_logits(const Batch& batch, float* logits);
 
+  // Weights held outside params() (a GGUF's Q8_0 matrices, model/q8_weights.h): forward
+  // passes and decode read them through `w`; their f32 slots in params() stay untouched. Such
+  // a model serves inference only: forward_backward throws.
+  void set_external_weights(std::shared_ptr<kernels::ExternalWeights> w);
+  kernels::ExternalWeights* external_weights() const;
+  // Bytes the weights occupy in memory: f32 tensors in params() plus externally held ones
+  // (not counting a dequantization scratch: external_weights()->scratch_bytes()).
+  size_t weight_bytes() const;
+
   // Bytes held by the activation buffer (planned for the largest batch seen so far): saved
   // activations, backward scratch and one chunk of logits. With the parameters, gradients
   // and AdamW moments (4 × 4 bytes per parameter) this is the peak memory of a training step.
@@ -73,7 +87,7 @@ class LlamaModel {
   struct Impl;
   LlamaConfig config_;
   ParamLayout layout_;
-  std::vector<float> params_, grads_;
+  ZeroFloats params_, grads_;  // pages cost memory once written (no RAM for unused grads)
   bool params_changed_ = true;
   std::unique_ptr<Impl> impl_;
 };

@@ -9,6 +9,7 @@
 #include "still/formats/quant.h"
 #include "still/io/atomic_file.h"
 #include "still/model/gguf_llama.h"
+#include "still/model/q8_weights.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -67,8 +68,9 @@ void load_hf(const std::string& dir, const LlamaConfig& config, float* params) {
   }
 }
 
-void load_gguf(const std::string& path, const LlamaConfig& config, float* params) {
-  GgufFile f(path);
+// With `keep`, Q8_0 matrices stay in the file and are registered there instead of decoded.
+void load_gguf(const GgufFile& f, const LlamaConfig& config, float* params, Q8Weights* keep) {
+  const std::string& path = f.path();
   const std::string arch = f.architecture();
   const bool permute = gguf_arch_permutes_qk(arch);
   ParamLayout layout(config);
@@ -92,7 +94,19 @@ void load_gguf(const std::string& path, const LlamaConfig& config, float* params
     const bool is_q = t.name.find("self_attn.q_proj.") != std::string::npos;
     const bool is_k = t.name.find("self_attn.k_proj.") != std::string::npos;
     const std::string what = path + ": tensor '" + gname + "'";
-    if (permute && (is_q || is_k)) {
+    if (keep && g->type == GgmlType::kQ8_0 && t.shape.size() == 2) {
+      std::vector<int32_t> row_of;  // HF row -> file row (llama.cpp's Q/K interleave)
+      if (permute && (is_q || is_k)) {
+        const int64_t n_head = is_q ? config.n_heads : config.n_kv_heads;
+        const int64_t hd = t.shape[0] / n_head, half = hd / 2;
+        row_of.resize(size_t(t.shape[0]));
+        for (int64_t h = 0; h < n_head; ++h)
+          for (int64_t i = 0; i < half; ++i)
+            for (int64_t j = 0; j < 2; ++j)
+              row_of[size_t(h * hd + j * half + i)] = int32_t(h * hd + 2 * i + j);
+      }
+      keep->add(t.offset, t.shape[0], t.shape[1], f.tensor_data(*g), std::move(row_of));
+    } else if (permute && (is_q || is_k)) {
       tmp.resize(t.numel);
       dequantize(g->type, f.tensor_data(*g), tmp.data(), int64_t(t.numel), what);
       const int64_t rows = t.shape[0], cols = t.shape.size() > 1 ? t.shape[1] : 1;
@@ -172,9 +186,23 @@ LlamaConfig read_model_config(const std::string& path) {
 void load_params(const std::string& path, const LlamaConfig& config, float* params) {
   ModelLocation loc = locate_model(path);
   if (loc.format == ModelFormat::kGguf)
-    load_gguf(loc.path, config, params);
+    load_gguf(GgufFile(loc.path), config, params, nullptr);
   else
     load_hf(loc.path, config, params);
+}
+
+std::shared_ptr<Q8Weights> load_params_keep_q8(const std::string& path, const LlamaConfig& config,
+                                               float* params) {
+  ModelLocation loc = locate_model(path);
+  if (loc.format != ModelFormat::kGguf) {
+    load_hf(loc.path, config, params);
+    return nullptr;
+  }
+  auto file = std::make_shared<const GgufFile>(loc.path);
+  auto q8 = std::make_shared<Q8Weights>(file, params);
+  load_gguf(*file, config, params, q8.get());
+  if (q8->num_tensors() == 0) return nullptr;
+  return q8;
 }
 
 }  // namespace still

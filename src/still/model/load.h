@@ -12,6 +12,7 @@
 namespace still {
 
 class LlamaModel;
+class Q8Weights;
 
 enum class ModelFormat { kHfFolder, kGguf };
 
@@ -31,7 +32,19 @@ LlamaConfig read_model_config(const std::string& path);
 // error, so nothing is silently dropped.
 void load_params(const std::string& path, const LlamaConfig& config, float* params);
 
-// read_model_config + LlamaModel + load_params.
-std::unique_ptr<LlamaModel> load_model(const std::string& path);
+// load_params, except that a GGUF's Q8_0 matrices stay in the (memory-mapped) file: the
+// returned source holds them and their f32 slots in `params` are left untouched. Null when the
+// model has no Q8_0 matrix (everything is then in `params`).
+std::shared_ptr<Q8Weights> load_params_keep_q8(const std::string& path, const LlamaConfig& config,
+                                               float* params);
+
+struct LoadOptions {
+  // Keep a GGUF's Q8_0 weights quantized in memory (~1.06 bytes per parameter instead of 4):
+  // the model then runs forward passes only (teachers, generation), never training.
+  bool keep_q8 = false;
+};
+
+// read_model_config + LlamaModel + load_params (or load_params_keep_q8).
+std::unique_ptr<LlamaModel> load_model(const std::string& path, const LoadOptions& opt = {});
 
 }  // namespace still

@@ -2,13 +2,19 @@
 // link the engine.
 #include "still/model/llama.h"
 #include "still/model/load.h"
+#include "still/model/q8_weights.h"
 
 namespace still {
 
-std::unique_ptr<LlamaModel> load_model(const std::string& path) {
+std::unique_ptr<LlamaModel> load_model(const std::string& path, const LoadOptions& opt) {
   LlamaConfig config = read_model_config(path);
   auto model = std::make_unique<LlamaModel>(config);
-  load_params(path, config, model->params());
+  if (opt.keep_q8) {
+    if (auto q8 = load_params_keep_q8(path, config, model->params()))
+      model->set_external_weights(std::move(q8));
+  } else {
+    load_params(path, config, model->params());
+  }
   return model;
 }
 

@@ -22,13 +22,14 @@ std::string model_tokenizer_spec(const std::string& model_path) {
   return loc.path;  // load_tokenizer explains what it expected
 }
 
-OpenedModel open_model(const std::string& path, const std::string& tokenizer_override) {
+OpenedModel open_model(const std::string& path, const std::string& tokenizer_override,
+                       const LoadOptions& load) {
   require(file_exists(path) || dir_exists(path), "model " + path + " does not exist");
   OpenedModel m;
   m.path = path;
   ModelLocation loc = locate_model(path);
   m.resolved = loc.path;
-  m.model = load_model(path);
+  m.model = load_model(path, load);
   const bool is_checkpoint = loc.format == ModelFormat::kHfFolder &&
                              file_exists(path_join(loc.path, "trainer_state.json"));
   if (!tokenizer_override.empty()) {

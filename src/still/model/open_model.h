@@ -8,6 +8,7 @@
 
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/model/llama.h"
+#include "still/model/load.h"
 
 namespace still {
 
@@ -21,7 +22,9 @@ struct OpenedModel {
 
 // Throws still::Error naming the path and what is wrong. `tokenizer_override`, when not
 // empty, replaces the model's own tokenizer (load_tokenizer syntax).
-OpenedModel open_model(const std::string& path, const std::string& tokenizer_override = "");
+// `load` chooses e.g. to keep a GGUF's Q8_0 weights quantized (inference only).
+OpenedModel open_model(const std::string& path, const std::string& tokenizer_override = "",
+                       const LoadOptions& load = {});
 
 // What to pass to load_tokenizer() for a model's own tokenizer: "bytes", the tokenizer file a
 // checkpoint carries, an HF folder's tokenizer file, or the GGUF file itself.
