@@ -7,7 +7,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libdnnl-dev libopenblas-dev
   libpcre2-dev libsentencepiece-dev libicu-dev libzstd-dev
-  libbz2-dev
+  libbz2-dev libcurl4-openssl-dev libcpp-httplib-dev
   clang libclang-rt-14-dev libomp-dev
   python3-torch python3-numpy
   libopenblas0-openmp libtcmalloc-minimal4

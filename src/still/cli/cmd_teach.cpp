@@ -27,8 +27,7 @@ void register_teach(CLI::App& app) {
   auto a = std::make_shared<Args>();
   cmd->add_option("--teacher", a->teacher,
                   "Teacher model: a still run or checkpoint directory, an HF folder or a GGUF file "
-                  "(Q8_0 weights stay quantized in memory)")
-      ->required();
+                  "(Q8_0 weights stay quantized in memory)");
   cmd->add_option("--data", a->opt.data, "Corpus (.txt, blank-line separated documents; .jsonl)");
   cmd->add_option("--out", a->opt.out,
                   "Signal (or generations) directory to write (resumes if it exists)")
@@ -57,6 +56,10 @@ void register_teach(CLI::App& app) {
   cmd->callback([a, cmd] {
     check_teach_mode(cmd, a->gen);
     if (a->threads > 0) omp_set_num_threads(a->threads);
+    if (a->gen.generate && !a->gen.endpoint.url.empty()) {
+      a->gen.opt.out = a->opt.out;
+      return run_teach_generate(cmd, a->gen, nullptr, a->opt.k, a->json);
+    }
     LoadOptions load;
     load.keep_q8 = !a->dequantize;
     OpenedModel t = open_model(a->teacher, a->tokenizer, load);
@@ -66,7 +69,7 @@ void register_teach(CLI::App& app) {
     TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};
     if (a->gen.generate) {
       a->gen.opt.out = a->opt.out;
-      return run_teach_generate(cmd, a->gen, th, a->opt.k, a->json);
+      return run_teach_generate(cmd, a->gen, &th, a->opt.k, a->json);
     }
     TeachResult r = run_teach(a->opt, th);
     nlohmann::json j = {{"signal", a->opt.out},

@@ -1,6 +1,7 @@
 #include "still/cli/teach_generate.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "still/util/error.h"
@@ -45,11 +46,36 @@ void add_teach_generate_flags(CLI::App* cmd, TeachGenerateArgs& a) {
   cmd->add_option("--max-prompts", a.opt.max_prompts, "Use only the first N prompts (0 = all)")
       ->capture_default_str()
       ->group(g);
+  cmd->add_option("--endpoint", a.endpoint.url,
+                  "Teacher behind an OpenAI-compatible completions API, instead of --teacher "
+                  "(e.g. http://host:8080/v1)")
+      ->group(g);
+  cmd->add_option("--endpoint-model", a.endpoint.model, "Model name the endpoint serves")->group(g);
+  cmd->add_option("--api-key-env", a.api_key_env,
+                  "Environment variable holding the endpoint's API key (sent as a Bearer token "
+                  "when set)")
+      ->capture_default_str()
+      ->group(g);
+  cmd->add_option("--endpoint-retries", a.endpoint.retries,
+                  "Retries of a failed request (connection, time-out, 429, 5xx), backing off "
+                  "1 s, 2 s, 4 s... up to 30 s")
+      ->capture_default_str()
+      ->group(g);
+  cmd->add_option("--endpoint-timeout", a.endpoint.timeout_seconds, "Seconds per request")
+      ->capture_default_str()
+      ->group(g);
 }
 
 void check_teach_mode(const CLI::App* cmd, const TeachGenerateArgs& a) {
+  const bool endpoint = cmd->count("--endpoint") > 0;
+  require(endpoint != (cmd->count("--teacher") > 0),
+          endpoint ? "give --teacher or --endpoint, not both"
+                   : "give --teacher (a model), or --generate --endpoint URL");
   if (a.generate) {
     require(cmd->count("--prompts") > 0, "--generate needs --prompts (a .jsonl or text file)");
+    if (endpoint)
+      require(cmd->count("--tokenizer") == 0,
+              "--tokenizer does not apply to --endpoint (the server tokenizes)");
     for (const char* f :
          {"--data", "--window", "--batch", "--shard-windows", "--quant-step", "--max-windows"})
       require(cmd->count(f) == 0, std::string(f) +
@@ -61,15 +87,22 @@ void check_teach_mode(const CLI::App* cmd, const TeachGenerateArgs& a) {
             "--generate --prompts FILE for sequence-level KD");
     for (const char* f :
          {"--prompts", "--max-new-tokens", "--temperature", "--top-p", "--samples-per-prompt",
-          "--seed", "--stop", "--shard-prompts", "--max-prompts"})
+          "--seed", "--stop", "--shard-prompts", "--max-prompts", "--endpoint", "--endpoint-model",
+          "--api-key-env", "--endpoint-retries", "--endpoint-timeout"})
       require(cmd->count(f) == 0, std::string(f) + " needs --generate");
   }
 }
 
-void run_teach_generate(const CLI::App* cmd, TeachGenerateArgs& a, const TeacherHandle& teacher,
+void run_teach_generate(const CLI::App* cmd, TeachGenerateArgs& a, const TeacherHandle* teacher,
                         int top_k, bool json) {
   a.opt.sampler.top_k = cmd->count("--top-k") > 0 ? top_k : 0;
-  GenerateCorpusResult r = run_generate_corpus(a.opt, teacher);
+  GenerateCorpusResult r;
+  if (teacher) {
+    r = run_generate_corpus(a.opt, *teacher);
+  } else {
+    if (const char* key = std::getenv(a.api_key_env.c_str())) a.endpoint.api_key = key;
+    r = run_generate_corpus(a.opt, EndpointTeacher(a.endpoint));
+  }
   double tps = r.seconds > 0 && !r.already_complete
                    ? double(r.prompt_tokens + r.completion_tokens) / r.seconds
                    : 0;

@@ -11,6 +11,8 @@ namespace still::cli {
 struct TeachGenerateArgs {
   bool generate = false;
   GenerateCorpusOptions opt;
+  EndpointOptions endpoint;  // url empty: a local --teacher
+  std::string api_key_env = "OPENAI_API_KEY";
 };
 
 void add_teach_generate_flags(CLI::App* cmd, TeachGenerateArgs& a);
@@ -20,7 +22,8 @@ void add_teach_generate_flags(CLI::App* cmd, TeachGenerateArgs& a);
 void check_teach_mode(const CLI::App* cmd, const TeachGenerateArgs& a);
 
 // --top-k given on the command line is the sampler's top-k here (0 = no limit otherwise).
-void run_teach_generate(const CLI::App* cmd, TeachGenerateArgs& a, const TeacherHandle& teacher,
+// `teacher` is null for an --endpoint teacher.
+void run_teach_generate(const CLI::App* cmd, TeachGenerateArgs& a, const TeacherHandle* teacher,
                         int top_k, bool json);
 
 }  // namespace still::cli

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "still/formats/tokenizer/utf8.h"
 #include "still/generate/generate.h"
@@ -183,6 +184,32 @@ std::vector<PromptItem> read_prompts(const std::string& path) {
   return items;
 }
 
+namespace {
+
+uint64_t sample_seed(const GenerateCorpusOptions& opt, int64_t index, int s) {
+  return mix_seed(mix_seed(opt.seed, kSampleSalt), uint64_t(index), uint64_t(s));
+}
+
+nlohmann::ordered_json sample_line(const PromptItem& p, int64_t index, int s,
+                                   const std::string& text, int64_t prompt_tokens,
+                                   int64_t completion_tokens, const std::string& finish) {
+  std::string completion = valid_utf8(text);
+  nlohmann::ordered_json j;
+  j["id"] = p.id;
+  j["prompt_index"] = index;
+  j["sample"] = s;
+  j["prompt"] = p.prompt;
+  j["completion"] = completion;
+  j["text"] = p.prompt + completion;
+  j["prompt_tokens"] = prompt_tokens;
+  j["completion_tokens"] = completion_tokens;
+  j["finish_reason"] = finish;
+  if (p.reference) j["reference"] = *p.reference;
+  return j;
+}
+
+}  // namespace
+
 nlohmann::ordered_json generate_sample(const LlamaModel& model, const Tokenizer& tok,
                                        const PromptItem& p, int64_t index, int s,
                                        const GenerateCorpusOptions& opt) {
@@ -191,42 +218,61 @@ nlohmann::ordered_json generate_sample(const LlamaModel& model, const Tokenizer&
   g.max_tokens = opt.max_new_tokens;
   g.stop = opt.stop;
   // Its own stream: a pure function of (seed, prompt, sample).
-  g.seed = mix_seed(mix_seed(opt.seed, kSampleSalt), uint64_t(index), uint64_t(s));
+  g.seed = sample_seed(opt, index, s);
   GenerateResult r = generate(model, tok, p.prompt, g, [](const std::string&) {});
-  std::string completion = valid_utf8(r.text);
-  nlohmann::ordered_json j;
-  j["id"] = p.id;
-  j["prompt_index"] = index;
-  j["sample"] = s;
-  j["prompt"] = p.prompt;
-  j["completion"] = completion;
-  j["text"] = p.prompt + completion;
-  j["prompt_tokens"] = r.prompt_tokens;
-  j["completion_tokens"] = r.generated_tokens;
-  j["finish_reason"] = r.stop_reason;
-  if (p.reference) j["reference"] = *p.reference;
-  return j;
+  return sample_line(p, index, s, r.text, r.prompt_tokens, r.generated_tokens, r.stop_reason);
 }
 
-GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
-                                         const TeacherHandle& teacher) {
-  const double t0 = wall_seconds_now();
-  const LlamaModel& model = *teacher.model;
-  const Tokenizer& tok = *teacher.tokenizer;
-  const LlamaConfig& cfg = model.config();
+nlohmann::ordered_json generate_endpoint_sample(const EndpointTeacher& teacher, const PromptItem& p,
+                                                int64_t index, int s,
+                                                const GenerateCorpusOptions& opt) {
+  EndpointCompletion c = teacher.complete(p.prompt, opt.max_new_tokens, opt.sampler, opt.stop,
+                                          sample_seed(opt, index, s));
+  return sample_line(p, index, s, c.text, c.prompt_tokens, c.completion_tokens, c.finish_reason);
+}
+
+namespace {
+
+void check_options(const GenerateCorpusOptions& opt) {
   validate(opt.sampler);
   require(opt.max_new_tokens > 0, "--max-new-tokens must be positive");
   require(opt.samples_per_prompt > 0, "--samples-per-prompt must be positive");
   require(opt.prompts_per_shard > 0, "--shard-prompts must be positive");
   require(opt.max_prompts >= 0, "--max-prompts must be >= 0");
   require(!opt.out.empty(), "--out is required");
-  require(tok.vocab_size() <= cfg.vocab_size,
-          "the teacher's tokenizer has more tokens than its embedding rows");
   for (auto& s : opt.stop) require(!s.empty(), "--stop strings must not be empty");
+}
 
+std::vector<PromptItem> load_prompts(const GenerateCorpusOptions& opt) {
   std::vector<PromptItem> prompts = read_prompts(opt.prompts);
   if (opt.max_prompts > 0 && int64_t(prompts.size()) > opt.max_prompts)
     prompts.resize(size_t(opt.max_prompts));
+  return prompts;
+}
+
+// What samples: a local model or an endpoint. `identity` goes into generation.json.
+struct SampleTeacher {
+  nlohmann::ordered_json identity;
+  std::string lineage;  // the input recorded as "teacher" in the manifest
+  nlohmann::json extra;
+  double flops_per_token = 0;
+  std::function<nlohmann::ordered_json(const PromptItem&, int64_t, int)> sample;
+};
+
+GenerateCorpusResult run_shards(const GenerateCorpusOptions& opt,
+                                const std::vector<PromptItem>& prompts, const SampleTeacher& t);
+
+}  // namespace
+
+GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
+                                         const TeacherHandle& teacher) {
+  const LlamaModel& model = *teacher.model;
+  const Tokenizer& tok = *teacher.tokenizer;
+  const LlamaConfig& cfg = model.config();
+  check_options(opt);
+  require(tok.vocab_size() <= cfg.vocab_size,
+          "the teacher's tokenizer has more tokens than its embedding rows");
+  std::vector<PromptItem> prompts = load_prompts(opt);
   // Every prompt must fit the teacher's context with room for one new token; checked up
   // front so a long run does not fail at prompt 9,000.
   const bool bos = tok.bos_id() >= 0 || cfg.bos_token_id >= 0;
@@ -239,15 +285,48 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
                                  " tokens, more than the teacher's context (" +
                                  std::to_string(cfg.max_seq) + ") leaves room for: shorten it");
   }
+  SampleTeacher t;
+  t.identity["teacher"] = teacher.path;
+  t.identity["teacher_sha256"] = teacher.sha256;
+  t.identity["tokenizer_kind"] = tok.kind();
+  t.identity["tokenizer_fingerprint"] = tok.fingerprint();
+  t.lineage = teacher.resolved.empty() ? teacher.path : teacher.resolved;
+  t.extra = {{"teacher_sha256", teacher.sha256}, {"tokenizer_fingerprint", tok.fingerprint()}};
+  // Forward only: 2 FLOPs per matmul parameter per token decoded (prompts and samples).
+  t.flops_per_token = 2.0 * double(cfg.num_matmul_params());
+  t.sample = [&](const PromptItem& p, int64_t i, int s) {
+    return generate_sample(model, tok, p, i, s, opt);
+  };
+  return run_shards(opt, prompts, t);
+}
+
+GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
+                                         const EndpointTeacher& teacher) {
+  check_options(opt);
+  std::vector<PromptItem> prompts = load_prompts(opt);
+  SampleTeacher t;
+  t.identity["teacher"] = teacher.completions_url();
+  t.identity["endpoint_model"] = teacher.options().model;
+  t.identity["tokenizer_kind"] = "";
+  t.identity["tokenizer_fingerprint"] = "";
+  t.lineage = teacher.completions_url();
+  t.extra = {{"endpoint", teacher.completions_url()}, {"endpoint_model", teacher.options().model}};
+  t.sample = [&](const PromptItem& p, int64_t i, int s) {
+    return generate_endpoint_sample(teacher, p, i, s, opt);
+  };
+  return run_shards(opt, prompts, t);
+}
+
+namespace {
+
+GenerateCorpusResult run_shards(const GenerateCorpusOptions& opt,
+                                const std::vector<PromptItem>& prompts, const SampleTeacher& t) {
+  const double t0 = wall_seconds_now();
   const int64_t N = int64_t(prompts.size());
   const int S = opt.samples_per_prompt;
-
   nlohmann::ordered_json settings;
   settings["format"] = "still-generations/1";
-  settings["teacher"] = teacher.path;
-  settings["teacher_sha256"] = teacher.sha256;
-  settings["tokenizer_kind"] = tok.kind();
-  settings["tokenizer_fingerprint"] = tok.fingerprint();
+  for (auto& [k, v] : t.identity.items()) settings[k] = v;
   settings["prompts"] = opt.prompts;
   settings["prompts_sha256"] = sha256_file(opt.prompts);
   settings["num_prompts"] = N;
@@ -319,7 +398,7 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
       int64_t tokens = 0;
       for (int64_t i = first; i < first + n; ++i) {
         for (int s = 0; s < S; ++s) {
-          auto j = generate_sample(model, tok, prompts[size_t(i)], i, s, opt);
+          auto j = t.sample(prompts[size_t(i)], i, s);
           int64_t t = j["prompt_tokens"].get<int64_t>() + j["completion_tokens"].get<int64_t>();
           tokens += t;
           session_tokens += t;
@@ -363,26 +442,25 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
   Manifest m;
   m.kind = "generations";
   m.command = command_line();
-  m.add_input("teacher", teacher.resolved.empty() ? teacher.path : teacher.resolved);
+  m.add_input("teacher", t.lineage);
   m.add_input("prompts", opt.prompts);
   m.add_file(opt.out, train::kGenerationSettingsFile);
   m.add_file(opt.out, train::kGenerationsFile);
   m.compute = spent;
   m.compute.threads = omp_get_max_threads();
-  // Forward only: 2 FLOPs per matmul parameter per token decoded (prompts and samples).
-  m.compute.flops = 2.0 * double(cfg.num_matmul_params()) * double(spent.tokens);
-  m.extra = {{"teacher_sha256", teacher.sha256},
-             {"tokenizer_fingerprint", tok.fingerprint()},
-             {"prompts", N},
-             {"samples", res.samples},
-             {"prompt_tokens", res.prompt_tokens},
-             {"completion_tokens", res.completion_tokens},
-             {"finish_reasons", res.finish_reasons},
-             {"sampling", nlohmann::json::parse(settings_text)}};
+  m.compute.flops = t.flops_per_token * double(spent.tokens);
+  m.extra = t.extra;
+  m.extra.update(nlohmann::json{{"prompts", N},
+                                {"samples", res.samples},
+                                {"prompt_tokens", res.prompt_tokens},
+                                {"completion_tokens", res.completion_tokens},
+                                {"finish_reasons", res.finish_reasons},
+                                {"sampling", nlohmann::json::parse(settings_text)}});
   m.write(opt.out);
   remove_tree(shard_dir);
   res.seconds = wall_seconds_now() - t0;
   return res;
 }
 
+}  // namespace
 }  // namespace still

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "still/generate/sampler.h"
+#include "still/teach/endpoint_teacher.h"
 #include "still/teach/teach.h"
 
 namespace still {
@@ -63,5 +64,15 @@ struct GenerateCorpusResult {
 
 GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
                                          const TeacherHandle& teacher);
+
+// The same with an OpenAI-compatible endpoint as the teacher: each sample is one request
+// carrying the sample's own seed, so the output is as reproducible as the server's sampling
+// (an endpoint that honours "seed" gives the same bytes again). Its token counts are the
+// server's "usage". A dead endpoint is one error line; the finished shards stay for a rerun.
+nlohmann::ordered_json generate_endpoint_sample(const EndpointTeacher& teacher, const PromptItem& p,
+                                                int64_t index, int s,
+                                                const GenerateCorpusOptions& opt);
+GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
+                                         const EndpointTeacher& teacher);
 
 }  // namespace still
