@@ -7,12 +7,16 @@
 # embedding lookup not) + 12·L·q_dim·T (attention scores and values, full square as in PaLM).
 # PyTorch runs twice: tuned (OpenMP OpenBLAS, tcmalloc, AVX-512 ATen, no OPENBLAS_* limits:
 # issue #7) and out of the box (this machine's environment, as still runs).
-# usage: bench/compare_torch.sh [presets="stories15m small"] [steps=3]   (THREADS=2, BUILD=build)
+# bf16 rows: still --precision bf16 (bf16 matmuls, fp32 master weights) against PyTorch's
+# bf16 autocast (--bf16), tuned and default; MFU still against the fp32 peak (issue #7).
+# usage: bench/compare_torch.sh [presets="stories15m small"] [steps=3]
+#        (THREADS=2, BUILD=build, PRECISIONS="fp32 bf16")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRESETS=${1:-"stories15m small"}
 STEPS=${2:-3}
 THREADS=${THREADS:-2}
+PRECISIONS=${PRECISIONS:-"fp32 bf16"}
 BUILD=${BUILD:-build}
 LIB=/usr/lib/x86_64-linux-gnu
 export OMP_NUM_THREADS=$THREADS
@@ -33,11 +37,17 @@ for preset in $PRESETS; do
     *) echo "unknown preset $preset" >&2; exit 1 ;;
   esac
   fpt=$(( 6 * (L * (4 * D * D + 3 * D * F) + V * D) + 12 * L * D * T ))
-  s=$("$BUILD/engine_step" "$preset" "$B" "$T" "$STEPS" | tps)
-  t=$("${tuned_env[@]}" /usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" | tps)
-  o=$(/usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" | tps)
-  awk -v p="$preset" -v B="$B" -v T="$T" -v s="$s" -v t="$t" -v o="$o" -v f="$fpt" -v pk="$peak" \
-    'function mfu(x) { return 100 * x * f / (pk * 1e9) }
-     BEGIN { printf "%s B=%d T=%d fp32: still %.0f tok/s (MFU %.1f%%) | torch tuned %.0f (%.1f%%) | torch default %.0f (%.1f%%) | still/tuned %.2fx, still/default %.2fx\n",
-             p, B, T, s, mfu(s), t, mfu(t), o, mfu(o), s / t, s / o }'
+  for prec in $PRECISIONS; do
+    torch_flag=(); [ "$prec" = bf16 ] && torch_flag=(--bf16)
+    s=$("$BUILD/engine_step" "$preset" "$B" "$T" "$STEPS" "$prec" | tps)
+    t=$("${tuned_env[@]}" /usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" \
+        "${torch_flag[@]}" | tps)
+    o=$(/usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" "${torch_flag[@]}" | tps)
+    awk -v p="$preset" -v B="$B" -v T="$T" -v s="$s" -v t="$t" -v o="$o" -v f="$fpt" -v pk="$peak" \
+      -v prec="$prec" \
+      'function mfu(x) { return 100 * x * f / (pk * 1e9) }
+       BEGIN { printf "%s B=%d T=%d %s: still %.0f tok/s (MFU %.1f%%) | torch tuned %.0f (%.1f%%) | torch default %.0f (%.1f%%) | still/tuned %.2fx, still/default %.2fx\n",
+               p, B, T, prec, s, mfu(s), t, mfu(t), o, mfu(o), s / t, s / o }'
+  done
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

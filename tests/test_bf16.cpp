@@ -216,22 +216,51 @@ TEST(Bf16, LinearLayersInAScopeRoundTheirOperands) {
   EXPECT_GT(diff, 1e-4);
 }
 
-TEST(Bf16, WeightsInsideTheParametersUseTheirCopy) {
+// op(A)·op(W) through the workspace equals matmul_bf16 on W rounded by hand.
+void expect_weight_matmul(k::Bf16Workspace& ws, bool tw, int M, int N, int K, const float* W,
+                          int ldw) {
+  VecF A = rounded(random_vec(size_t(M * K), 9));
+  Vec16 A16 = to_bf16(A);
+  const int rows = tw ? N : K, cols = tw ? K : N;
+  VecF Wd(size_t(rows * cols));
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) Wd[size_t(r * cols + c)] = W[r * ldw + c];
+  Vec16 W16 = to_bf16(Wd);
+  VecF got(size_t(M * N), 1.0f), want(size_t(M * N), 1.0f);
+  ws.weight_matmul(false, tw, M, N, K, A16.data(), K, W, ldw, 1.0f, got.data(), N);
+  k::matmul_bf16(false, tw, M, N, K, A16.data(), K, W16.data(), cols, 1.0f, want.data(), N);
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << "tw=" << tw << " M=" << M;
+}
+
+TEST(Bf16, WeightsArePackedOncePerParameterChange) {
   SKIP_WITHOUT_BF16();
-  VecF params = random_vec(100, 1);
+  VecF params = random_vec(40 * 37 + 50, 1);
+  const float* W = params.data() + 50;  // a [40, 37] weight inside the parameters
   k::Bf16Workspace ws;
   ws.set_params(params.data(), int64_t(params.size()));
-  const uint16_t* w = ws.weight(params.data() + 10, 20);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(w[i], k::f32_to_bf16_rne(params[size_t(10 + i)]));
-  // A stale copy is used until set_params: the model refreshes it when parameters change.
-  params[10] += 1.0f;
-  EXPECT_EQ(ws.weight(params.data() + 10, 20)[0], w[0]);
+  // Both orientations (forward: Wᵀ, backward: W), several row counts.
+  for (int M : {3, 64, 300}) {
+    expect_weight_matmul(ws, true, M, 40, 37, W, 37);
+    expect_weight_matmul(ws, false, M, 37, 40, W, 37);
+  }
+  const int64_t made = ws.packs().packs_made();
+  EXPECT_GE(made, 2);
+  // The backward orientation (W as stored) goes through our packer, not oneDNN's reorder.
+  EXPECT_GE(ws.packs().packs_made_by_converter(), 1);
+  expect_weight_matmul(ws, true, 64, 40, 37, W, 37);  // packed already: no new pack
+  EXPECT_EQ(ws.packs().packs_made(), made);
+  // New parameter values are packed again after set_params (the model calls it whenever
+  // they may have changed).
+  for (size_t i = 50; i < params.size(); ++i) params[i] *= -0.5f;
   ws.set_params(params.data(), int64_t(params.size()));
-  EXPECT_EQ(ws.weight(params.data() + 10, 20)[0], k::f32_to_bf16_rne(params[10]));
+  expect_weight_matmul(ws, true, 64, 40, 37, W, 37);
+  EXPECT_EQ(ws.packs().packs_made(), made + 1);
   EXPECT_EQ(ws.param_refreshes(), 2);
-  // Outside the parameters: converted on the spot.
-  VecF other = random_vec(8, 2);
-  EXPECT_EQ(ws.weight(other.data(), 8)[3], k::f32_to_bf16_rne(other[3]));
+  // A weight outside the parameters is converted on the spot, strided too.
+  VecF other = random_vec(40 * 45, 2);
+  expect_weight_matmul(ws, true, 17, 40, 37, other.data(), 45);
+  EXPECT_EQ(ws.packs().packs_made(), made + 1);
 }
 
 TEST(Bf16, PrecisionNamesAndCpuCheck) {

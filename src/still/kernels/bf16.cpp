@@ -45,6 +45,33 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void convert_avx
   }
 }
 
+// Rows k and k+1 of B at columns [n0, n0 + 16) (zeros outside the matrix), rounded and
+// interleaved: (B[k][n0], B[k+1][n0], B[k][n0+1], ...), 64 bytes.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void pack_rows_avx512(
+    const float* B, int64_t ldb, int64_t K, int64_t N, int64_t Kp, int64_t Np, int64_t nb,
+    int64_t s0, int64_t s1, uint16_t* out) {
+  alignas(64) static const uint16_t kInterleave[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,
+                                                       21, 6,  22, 7,  23, 8,  24, 9,  25, 10, 26,
+                                                       11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i idx = _mm512_load_si512(kInterleave);
+  const int64_t pairs = Kp / 2;
+#pragma omp parallel for schedule(static) if (Kp * Np >= 4 * kParallelMinWork)
+  for (int64_t kp = 0; kp < pairs; ++kp) {
+    const int64_t k = 2 * kp;
+    const float* r0 = k < K ? B + k * ldb : nullptr;
+    const float* r1 = k + 1 < K ? B + (k + 1) * ldb : nullptr;
+    uint16_t* row_out = out + (k / 32) * s0 + ((k % 32) / 2) * (2 * nb);
+    for (int64_t n0 = 0; n0 < Np; n0 += 16) {
+      const int64_t left = std::max<int64_t>(0, std::min<int64_t>(16, N - n0));
+      const __mmask16 m = __mmask16((1u << left) - 1u);
+      const __m512 a = r0 ? _mm512_maskz_loadu_ps(m, r0 + n0) : _mm512_setzero_ps();
+      const __m512 b = r1 ? _mm512_maskz_loadu_ps(m, r1 + n0) : _mm512_setzero_ps();
+      const __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+      _mm512_storeu_si512(row_out + (n0 / nb) * s1 + (n0 % nb) * 2, v);
+    }
+  }
+}
+
 void convert(const float* src, uint16_t* dst, int64_t n) {
   if (vector_ok())
     convert_avx512(src, dst, n);
@@ -103,6 +130,13 @@ void f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
     const int64_t i0 = b * kBlock;
     convert(src + i0, dst + i0, std::min(kBlock, n - i0));
   }
+}
+
+bool pack_bf16_row_pairs(const float* B, int64_t ldb, int64_t K, int64_t N, int64_t Kp, int64_t Np,
+                         int64_t nb, int64_t s0, int64_t s1, uint16_t* out) {
+  if (!vector_ok()) return false;
+  pack_rows_avx512(B, ldb, K, N, Kp, Np, nb, s0, s1, out);
+  return true;
 }
 
 void f32_to_bf16_rows(const float* src, int64_t ld, uint16_t* dst, int64_t rows, int64_t cols) {

@@ -30,4 +30,12 @@ void f32_to_bf16_scalar(const float* src, uint16_t* dst, int64_t n);
 // rows × cols from a matrix with row stride ld into a dense [rows, cols] bf16 matrix.
 void f32_to_bf16_rows(const float* src, int64_t ld, uint16_t* dst, int64_t rows, int64_t cols);
 
+// Packs the fp32 matrix B[K,N] (row stride ldb) as bf16 in the blocked layout oneDNN's bf16
+// matmul reads its weights in ("BA16a<nb>b2a": blocks of 32 rows × nb columns, inside a block
+// pairs of rows interleaved per column; block (k/32, n/nb) at k/32·s0 + n/nb·s1 elements),
+// zero-padded to [Kp, Np] (multiples of 32 and nb). Returns false, writing nothing, when the
+// CPU lacks AVX512_BF16.
+bool pack_bf16_row_pairs(const float* B, int64_t ldb, int64_t K, int64_t N, int64_t Kp, int64_t Np,
+                         int64_t nb, int64_t s0, int64_t s1, uint16_t* out);
+
 }  // namespace still::kernels

@@ -50,8 +50,7 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
     return;
   }
   if (Bf16Workspace* ws = active_bf16_workspace()) {
-    const uint16_t* W16 = ws->weight(W, O * I);
-    matmul_bf16(false, true, N, O, I, ws->stage(x, N * I), I, W16, I, beta, y, O);
+    ws->weight_matmul(false, true, N, O, I, ws->stage(x, N * I), I, W, I, beta, y, O);
     return;
   }
   matmul(false, true, N, O, I, 1.0f, x, I, W, I, beta, y, O);
@@ -62,10 +61,8 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   if (Bf16Workspace* ws = active_bf16_workspace()) {
     // dy is rounded to bf16 once for both matmuls; x is the copy its forward staged.
     const uint16_t* dy16 = ws->gradient(dy, N * O);
-    if (dx) {
-      const uint16_t* W16 = ws->weight(W, O * I);
-      matmul_bf16(false, false, N, I, O, dy16, O, W16, I, accumulate_dx ? 1.0f : 0.0f, dx, I);
-    }
+    if (dx)
+      ws->weight_matmul(false, false, N, I, O, dy16, O, W, I, accumulate_dx ? 1.0f : 0.0f, dx, I);
     matmul_bf16(true, false, O, I, N, dy16, O, ws->staged(x, N * I), I, 1.0f, dW, I);
     if (db) bias_backward(db, dy, N, O);
     return;

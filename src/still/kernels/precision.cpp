@@ -37,7 +37,7 @@ uint16_t* sized(std::vector<uint16_t>& v, int64_t n) {
 void Bf16Workspace::set_params(const float* params, int64_t n) {
   params_ = params;
   n_params_ = n;
-  f32_to_bf16(params, sized(params16_, n), n);
+  packs_.invalidate();
   ++refreshes_;
 }
 
@@ -47,12 +47,17 @@ void Bf16Workspace::begin_pass() {
   ++pass_;
 }
 
-const uint16_t* Bf16Workspace::weight(const float* W, int64_t n) {
-  if (params_ && W >= params_ && W + n <= params_ + n_params_)
-    return params16_.data() + (W - params_);
-  uint16_t* out = sized(weight_scratch_, n);
-  f32_to_bf16(W, out, n);
-  return out;
+void Bf16Workspace::weight_matmul(bool trans_a, bool trans_w, int64_t M, int64_t N, int64_t K,
+                                  const uint16_t* A, int64_t lda, const float* W, int64_t ldw,
+                                  float beta, float* C, int64_t ldc) {
+  const int64_t rows = trans_w ? N : K, cols = trans_w ? K : N;  // W as stored
+  if (params_ && W >= params_ && W + (rows - 1) * ldw + cols <= params_ + n_params_) {
+    packs_.matmul(trans_a, trans_w, M, N, K, A, lda, W, ldw, beta, C, ldc);
+    return;
+  }
+  uint16_t* w = sized(weight_scratch_, rows * cols);
+  f32_to_bf16_rows(W, ldw, w, rows, cols);
+  matmul_bf16(trans_a, trans_w, M, N, K, A, lda, w, cols, beta, C, ldc);
 }
 
 const uint16_t* Bf16Workspace::stage(const float* x, int64_t n) {
@@ -80,9 +85,9 @@ const uint16_t* Bf16Workspace::gradient(const float* x, int64_t n) {
 }
 
 size_t Bf16Workspace::bytes() const {
-  size_t n = params16_.size() + weight_scratch_.size() + act_scratch_.size() + grad_scratch_.size();
+  size_t n = weight_scratch_.size() + act_scratch_.size() + grad_scratch_.size();
   for (const auto& [x, s] : staged_) n += s.data.size();
-  return n * sizeof(uint16_t);
+  return n * sizeof(uint16_t) + packs_.bytes();
 }
 
 Bf16Scope::Bf16Scope(Bf16Workspace* ws) : prev_(t_active) { t_active = ws; }

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "still/kernels/matmul_bf16.h"
+
 namespace still {
 
 enum class Precision { kFp32, kBf16 };
@@ -26,15 +28,17 @@ namespace still::kernels {
 
 class Bf16Workspace {
  public:
-  // Makes the bf16 copy of the parameters [params, params + n).
+  // The fp32 parameters [params, params + n) changed (or are new): their bf16 packed copies
+  // are made again on first use.
   void set_params(const float* params, int64_t n);
   // Starts a forward(+backward) pass: activations staged in the pass before are forgotten
   // (their buffers are kept for reuse; buffers unused for a whole pass are freed).
   void begin_pass();
 
-  // bf16 of the weight W[n]: its slice of the parameter copy when W lies inside the
-  // parameters, otherwise converted now into scratch (valid until the next call).
-  const uint16_t* weight(const float* W, int64_t n);
+  // C[M,N] = op(A)·op(W) + beta·C with A bf16 and the fp32 weight W rounded to bf16: W's
+  // packed copy when W lies inside the parameters, otherwise W converted now.
+  void weight_matmul(bool trans_a, bool trans_w, int64_t M, int64_t N, int64_t K, const uint16_t* A,
+                     int64_t lda, const float* W, int64_t ldw, float beta, float* C, int64_t ldc);
   // Converts the activation x[n] and keeps the copy for this pass (the backward of the same
   // linear layer reads it again: its input must not change in between).
   const uint16_t* stage(const float* x, int64_t n);
@@ -45,6 +49,7 @@ class Bf16Workspace {
 
   size_t bytes() const;                                   // memory held
   int64_t param_refreshes() const { return refreshes_; }  // set_params calls so far
+  const Bf16WeightPacks& packs() const { return packs_; }
 
  private:
   struct Staged {
@@ -54,7 +59,8 @@ class Bf16Workspace {
   };
   const float* params_ = nullptr;
   int64_t n_params_ = 0, refreshes_ = 0;
-  std::vector<uint16_t> params16_, weight_scratch_, act_scratch_, grad_scratch_;
+  Bf16WeightPacks packs_;
+  std::vector<uint16_t> weight_scratch_, act_scratch_, grad_scratch_;
   std::unordered_map<const float*, Staged> staged_;
   uint64_t pass_ = 0;
 };
