@@ -1,7 +1,7 @@
 // `still teach --generate` (sequence-level KD data): every sample is a pure function of
-// (seed, prompt, sample), whatever the shard size or order; a damaged result is regenerated
-// to the same bytes; other settings into the same --out are refused; prompts are read
-// strictly.
+// (seed, prompt, sample), whatever the shard size, order or number decoded at once; a damaged
+// result is regenerated to the same bytes; other settings into the same --out are refused; prompts
+// are read strictly.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -68,7 +68,8 @@ struct Fixture {
 
 TEST(GenerateCorpus, SamplesArePureFunctionsOfSeedPromptAndSample) {
   Fixture f;
-  GenerateCorpusOptions a = f.options("a", 2), b = f.options("b", 5);
+  GenerateCorpusOptions a = f.options("a", 2), b = f.options("b", 5), p = f.options("p", 3);
+  p.parallel = 3;  // three samples at a time, one thread each
   GenerateCorpusResult ra = run_generate_corpus(a, f.th);
   EXPECT_EQ(ra.samples, 14);
   EXPECT_EQ(ra.shards_written, 4);
@@ -76,6 +77,8 @@ TEST(GenerateCorpus, SamplesArePureFunctionsOfSeedPromptAndSample) {
   const std::string file_a = read_file(a.out + "/generations.jsonl");
   // Shard size changes nothing; the shards are gone once the manifest is written.
   EXPECT_EQ(file_a, read_file(b.out + "/generations.jsonl"));
+  run_generate_corpus(p, f.th);
+  EXPECT_EQ(file_a, read_file(p.out + "/generations.jsonl"));
   EXPECT_FALSE(dir_exists(a.out + "/shards"));
   Manifest::load(a.out).verify(a.out);
   EXPECT_EQ(Manifest::load(a.out).kind, "generations");

@@ -46,6 +46,11 @@ void add_teach_generate_flags(CLI::App* cmd, TeachGenerateArgs& a) {
   cmd->add_option("--max-prompts", a.opt.max_prompts, "Use only the first N prompts (0 = all)")
       ->capture_default_str()
       ->group(g);
+  cmd->add_option("--parallel", a.opt.parallel,
+                  "Samples decoded at once, one thread each (for small teachers and endpoints; "
+                  "1 = one at a time with every thread); the output does not depend on it")
+      ->capture_default_str()
+      ->group(g);
   cmd->add_option("--endpoint", a.endpoint.url,
                   "Teacher behind an OpenAI-compatible completions API, instead of --teacher "
                   "(e.g. http://host:8080/v1)")
@@ -87,8 +92,8 @@ void check_teach_mode(const CLI::App* cmd, const TeachGenerateArgs& a) {
             "--generate --prompts FILE for sequence-level KD");
     for (const char* f :
          {"--prompts", "--max-new-tokens", "--temperature", "--top-p", "--samples-per-prompt",
-          "--seed", "--stop", "--shard-prompts", "--max-prompts", "--endpoint", "--endpoint-model",
-          "--api-key-env", "--endpoint-retries", "--endpoint-timeout"})
+          "--seed", "--stop", "--shard-prompts", "--max-prompts", "--parallel", "--endpoint",
+          "--endpoint-model", "--api-key-env", "--endpoint-retries", "--endpoint-timeout"})
       require(cmd->count(f) == 0, std::string(f) + " needs --generate");
   }
 }

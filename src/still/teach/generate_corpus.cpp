@@ -238,6 +238,7 @@ void check_options(const GenerateCorpusOptions& opt) {
   require(opt.max_new_tokens > 0, "--max-new-tokens must be positive");
   require(opt.samples_per_prompt > 0, "--samples-per-prompt must be positive");
   require(opt.prompts_per_shard > 0, "--shard-prompts must be positive");
+  require(opt.parallel > 0, "--parallel must be positive");
   require(opt.max_prompts >= 0, "--max-prompts must be >= 0");
   require(!opt.out.empty(), "--out is required");
   for (auto& s : opt.stop) require(!s.empty(), "--stop strings must not be empty");
@@ -272,6 +273,10 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
   check_options(opt);
   require(tok.vocab_size() <= cfg.vocab_size,
           "the teacher's tokenizer has more tokens than its embedding rows");
+  // Q8_0 weights share one dequantisation scratch: one sample at a time.
+  require(opt.parallel == 1 || model.external_weights() == nullptr,
+          "--parallel needs the teacher's weights in f32: add --dequantize (Q8_0 weights kept "
+          "quantized are decoded one sample at a time)");
   std::vector<PromptItem> prompts = load_prompts(opt);
   // Every prompt must fit the teacher's context with room for one new token; checked up
   // front so a long run does not fail at prompt 9,000.
@@ -396,21 +401,36 @@ GenerateCorpusResult run_shards(const GenerateCorpusOptions& opt,
       const double w0 = wall_seconds_now(), c0 = process_cpu_seconds();
       Shard fresh;
       int64_t tokens = 0;
-      for (int64_t i = first; i < first + n; ++i) {
-        for (int s = 0; s < S; ++s) {
+      const int64_t jobs = n * S;
+      fresh.samples.assign(size_t(jobs), std::string());
+      std::string error;  // the first failure; no exception leaves a thread
+      // --parallel P: P samples at once, one thread each (the kernels' own parallel regions
+      // nest to one thread); each lands in its slot, so the shard does not depend on P.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(opt.parallel) if (opt.parallel > 1)
+      for (int64_t q = 0; q < jobs; ++q) {
+        const int64_t i = first + q / S;
+        const int s = int(q % S);
+        try {
           auto j = t.sample(prompts[size_t(i)], i, s);
-          int64_t t = j["prompt_tokens"].get<int64_t>() + j["completion_tokens"].get<int64_t>();
-          tokens += t;
-          session_tokens += t;
-          fresh.samples.push_back(j.dump());
-          ++done;
-          double el = std::max(1e-9, wall_seconds_now() - t_loop);
-          char status[80];
-          std::snprintf(status, sizeof status, "%s tok/s",
-                        format_count(double(session_tokens) / el).c_str());
-          bar.update(done, status);
+          int64_t tk = j["prompt_tokens"].get<int64_t>() + j["completion_tokens"].get<int64_t>();
+          fresh.samples[size_t(q)] = j.dump();
+#pragma omp critical(generate_progress)
+          {
+            tokens += tk;
+            session_tokens += tk;
+            ++done;
+            double el = std::max(1e-9, wall_seconds_now() - t_loop);
+            char status[80];
+            std::snprintf(status, sizeof status, "%s tok/s",
+                          format_count(double(session_tokens) / el).c_str());
+            bar.update(done, status);
+          }
+        } catch (const std::exception& e) {
+#pragma omp critical(generate_progress)
+          if (error.empty()) error = e.what();
         }
       }
+      if (!error.empty()) throw Error(error);
       fresh.header = {{"shard", k},
                       {"first_prompt", first},
                       {"prompts", n},

@@ -34,6 +34,7 @@ struct GenerateCorpusOptions {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   int prompts_per_shard = 16;
+  int parallel = 1;  // samples decoded at once, one thread each (1: one at a time, all threads)
   int64_t max_prompts = 0;  // 0 = all
 };
 
