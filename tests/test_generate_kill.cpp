@@ -101,26 +101,33 @@ TEST(GenerateKill, KilledRunsResumeToIdenticalGenerations) {
   const int full_ms =
       int(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
 
-  // Killed at random moments (start-up, mid-shard, inside a shard or final write), each run
-  // within a quarter of an uninterrupted run's time, so at least three kills land.
+  // Killed 5 times: the first at start-up, each later one once its run has finished one or
+  // two more shards, plus a random 0-20 ms (mid-shard, inside a shard write or between
+  // shards). That is at most ~12 of the 20 shards, so every kill lands, however loaded the
+  // machine is.
   Rng rng(77);
+  auto shards_done = [&] {
+    return count_files(b + "/shards", ".jsonl") - count_files(b + "/shards", ".tmp-");
+  };
   int kills = 0;
-  for (int run = 0; run < 8 && kills < 5; ++run) {
+  for (int run = 0; run < 5; ++run) {
+    const int target = run == 0 ? 0 : shards_done() + 1 + int(rng.below(2));
     pid = spawn(generate_args(d.path, b));
-    auto deadline = Clock::now() +
-                    std::chrono::milliseconds(5 + rng.below(uint64_t(std::max(40, full_ms / 4))));
+    auto give_up = Clock::now() + std::chrono::seconds(60);
     bool exited = false;
-    while (!(exited = waitpid(pid, &st, WNOHANG) == pid) && Clock::now() < deadline)
+    while (!(exited = waitpid(pid, &st, WNOHANG) == pid) && shards_done() < target &&
+           Clock::now() < give_up)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (exited) break;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(run == 0 ? 5 + rng.below(40) : rng.below(20)));
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     ++kills;
   }
-  EXPECT_GE(kills, 3);
+  EXPECT_EQ(kills, 5);
   // The last run, to completion: it keeps the shards that earlier runs finished.
-  const int shards_before =
-      count_files(b + "/shards", ".jsonl") - count_files(b + "/shards", ".tmp-");
+  const int shards_before = shards_done();
   const bool done_before = file_exists(b + "/manifest.json");
   ASSERT_EQ(run_command(still_cmd() + " teach --generate --teacher " + d.path +
                             "/teacher --prompts " + d.path +
