@@ -1,6 +1,7 @@
 // A GGUF model loaded with its Q8_0 weights kept quantized (model/q8_weights.h) computes the
 // same logits as the same file dequantized at load — in every model flavour, with the
-// dequantization scratch split into panels, in decode — holds ~1.06 bytes per quantized
+// dequantization scratch split into panels, with the inference-only activation plan, in
+// decode — holds ~1.06 bytes per quantized
 // parameter without ever touching the f32 slots of those weights, refuses training, and
 // gives `still teach` the same signal bytes.
 #include <gtest/gtest.h>
@@ -87,6 +88,12 @@ TEST(Q8Teacher, LogitsEqualTheDequantizedModelInEveryFlavour) {
     // A scratch far smaller than any matrix: many panels per matmul, same logits.
     q8->external_weights()->set_scratch_limit(200);
     EXPECT_LE(max_abs_diff(logits_of(*q8), want), 1e-5);
+    // Activations planned for the forward pass only (one block's buffers for all blocks):
+    // same logits, a smaller buffer.
+    const size_t full_plan = q8->activation_bytes();
+    q8->set_inference_only();
+    EXPECT_LE(max_abs_diff(logits_of(*q8), want), 1e-5);
+    EXPECT_LT(q8->activation_bytes(), full_plan * 3 / 4);
   }
 }
 
@@ -153,6 +160,7 @@ TEST(Q8Teacher, TeachWritesTheSameSignalAsTheDequantizedTeacher) {
   std::map<std::string, std::string> shards[2];
   for (int q = 0; q < 2; ++q) {
     auto m = load_model(path, LoadOptions{.keep_q8 = q == 1});
+    if (q == 1) m->set_inference_only();  // as `still teach` does: same signal, less memory
     TeacherHandle th{m.get(), &tok, path, path, std::string(64, '0')};
     TeachOptions opt;
     opt.data = d.path + "/corpus.txt";

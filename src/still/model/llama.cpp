@@ -111,6 +111,8 @@ struct LlamaModel::Impl {
   // Weights held outside params_ (a GGUF's Q8_0 matrices), or null.
   std::shared_ptr<k::ExternalWeights> external;
   int64_t planned_rows = 0;  // B*T the buffer is planned for
+  // Forward passes only (set_inference_only).
+  bool inference_only = false;
   std::unique_ptr<float, FreeDeleter> buffer;
   size_t buffer_floats = 0;
 
@@ -139,8 +141,13 @@ struct LlamaModel::Impl {
     res.assign(size_t(c.n_layers) + 1, nullptr);
     layers.assign(size_t(c.n_layers), LayerActs{});
     res[0] = take(N * D);
+    const size_t block_start = off;
     for (int l = 0; l < c.n_layers; ++l) {
       LayerActs& a = layers[size_t(l)];
+      // Forward only: nothing is kept for a backward pass, so every block reuses the first
+      // block's buffers, and the residual stream is updated in place (a block's last write
+      // to it comes after its last read).
+      if (inference_only) off = block_start;
       a.attn_in = take(N * D);
       a.attn_rstd = take(N);
       a.qkv_raw = c.qk_norm ? take(N * QKV) : nullptr;
@@ -155,10 +162,15 @@ struct LlamaModel::Impl {
       a.ffn_rstd = take(N);
       a.gu = take(N * 2 * F);
       a.hid = take(N * F);
-      res[size_t(l) + 1] = take(N * D);
+      res[size_t(l) + 1] = inference_only ? res[0] : take(N * D);
     }
     final_out = take(N * D);
     final_rstd = take(N);
+    if (inference_only) {
+      d_res = d_x = d_qkv = d_att = d_gu = d_hid = d_final = nullptr;
+      logits = take(std::min<int64_t>(chunk_rows, N) * c.vocab_size);
+      return off;
+    }
     d_res = take(N * D);
     d_x = take(N * D);
     d_qkv = take(N * QKV);
@@ -405,6 +417,8 @@ LossStats LlamaModel::forward_backward(const Batch& batch, LogitLoss& loss, floa
   require(!impl_->external,
           "this model's weights are held quantized (Q8_0) for inference only and cannot be "
           "trained: load it dequantized (e.g. still teach --dequantize) or train from f32 weights");
+  require(!impl_->inference_only,
+          "internal: forward_backward on a model set up for inference only");
   check_batch(batch, config_);
   const int64_t N = int64_t(batch.B) * batch.T;
   impl_->plan(config_, N);
@@ -453,6 +467,14 @@ void LlamaModel::forward_logits(const Batch& batch, float* logits) {
 
 void LlamaModel::set_external_weights(std::shared_ptr<k::ExternalWeights> w) {
   impl_->external = std::move(w);
+}
+
+void LlamaModel::set_inference_only() {
+  if (impl_->inference_only) return;
+  impl_->inference_only = true;
+  impl_->planned_rows = 0;  // plan again, smaller, on the next batch
+  impl_->buffer.reset();
+  impl_->buffer_floats = 0;
 }
 
 k::ExternalWeights* LlamaModel::external_weights() const { return impl_->external.get(); }

@@ -58,6 +58,10 @@ class LlamaModel {
   // a model serves inference only: forward_backward throws.
   void set_external_weights(std::shared_ptr<kernels::ExternalWeights> w);
   kernels::ExternalWeights* external_weights() const;
+  // Plans activations for forward passes only: one block's buffers serve every block (a
+  // teacher over B·T tokens needs 1/n_layers of the training plan). forward_backward then
+  // throws.
+  void set_inference_only();
   // Bytes the weights occupy in memory: f32 tensors in params() plus externally held ones
   // (not counting a dequantization scratch: external_weights()->scratch_bytes()).
   size_t weight_bytes() const;

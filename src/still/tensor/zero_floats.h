@@ -27,6 +27,7 @@ class ZeroFloats {
   const float* end() const { return data_ + size_; }
 
  private:
+  void release();
   float* data_ = nullptr;
   size_t size_ = 0;
 };
