@@ -23,6 +23,11 @@ export OMP_NUM_THREADS=$THREADS
 
 peak=$("$BUILD/fma_peak" 2 | sed -E 's/.*peak: ([0-9.]+) GFLOP.*/\1/')
 echo "fp32 FMA peak: $peak GFLOP/s on $THREADS threads; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+peak16=0
+if [[ " $PRECISIONS " == *" bf16 "* ]]; then
+  peak16=$("$BUILD/fma_peak" 2 bf16 | sed -nE 's/.*peak: ([0-9.]+) GFLOP.*/\1/p')
+  echo "bf16 dot-product peak: ${peak16:-n/a} GFLOP/s (bf16 rows: still's MFU against it too)"
+fi
 
 tuned_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ATEN_CPU_CAPABILITY=avx512)
 [ -e "$LIB/libtcmalloc_minimal.so.4" ] && tuned_env+=(LD_PRELOAD="$LIB/libtcmalloc_minimal.so.4")
@@ -44,10 +49,11 @@ for preset in $PRESETS; do
         "${torch_flag[@]}" | tps)
     o=$(/usr/bin/python3 bench/torch_llama_step.py "$preset" "$B" "$T" "$STEPS" "${torch_flag[@]}" | tps)
     awk -v p="$preset" -v B="$B" -v T="$T" -v s="$s" -v t="$t" -v o="$o" -v f="$fpt" -v pk="$peak" \
-      -v prec="$prec" \
+      -v prec="$prec" -v pk16="${peak16:-0}" \
       'function mfu(x) { return 100 * x * f / (pk * 1e9) }
-       BEGIN { printf "%s B=%d T=%d %s: still %.0f tok/s (MFU %.1f%%) | torch tuned %.0f (%.1f%%) | torch default %.0f (%.1f%%) | still/tuned %.2fx, still/default %.2fx\n",
-               p, B, T, prec, s, mfu(s), t, mfu(t), o, mfu(o), s / t, s / o }'
+       BEGIN { m16 = (prec == "bf16" && pk16 > 0) ? sprintf(", %.1f%% of bf16 peak", 100 * s * f / (pk16 * 1e9)) : ""
+               printf "%s B=%d T=%d %s: still %.0f tok/s (MFU %.1f%%%s) | torch tuned %.0f (%.1f%%) | torch default %.0f (%.1f%%) | still/tuned %.2fx, still/default %.2fx\n",
+               p, B, T, prec, s, mfu(s), m16, t, mfu(t), o, mfu(o), s / t, s / o }'
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
