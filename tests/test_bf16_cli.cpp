@@ -3,6 +3,7 @@
 // and a CPU without AVX512_BF16 gets one line naming the feature.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "still/io/atomic_file.h"
@@ -60,6 +61,47 @@ TEST(Bf16Cli, RecordsPrecisionResumesBitwiseAndRefusesAnotherPrecision) {
   EXPECT_EQ(j["start_step"], 8);
   EXPECT_EQ(read_file(last + "/model.safetensors"), weights)
       << "bf16 resume is not bitwise identical";
+}
+
+// The KD path (`still distil`): a bf16 student trains on a teacher's signal, its baseline too,
+// and both record their precision; the KD losses match fp32's closely after a few steps.
+TEST(Bf16Cli, DistilTrainsABf16Student) {
+  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
+  TempDir d;
+  const std::string corpus = write_corpus(d.path, 60), S = still_cmd();
+  std::string out;
+  ASSERT_EQ(run_command(S + " -q train --data " + corpus +
+                            " --config tiny --seq 32 --steps 4 --batch 4 --threads 2 --out " +
+                            d.path + "/teacher",
+                        &out),
+            0)
+      << out;
+  ASSERT_EQ(run_command(S + " -q teach --teacher " + d.path + "/teacher --data " + corpus +
+                            " --window 32 --top-k 8 --max-windows 24 --threads 2 --out " + d.path +
+                            "/sig",
+                        &out),
+            0)
+      << out;
+  auto distil = [&](const std::string& prec) {
+    const std::string dir = d.path + "/student_" + prec;
+    EXPECT_EQ(run_command(S + " -q distil --signal " + d.path + "/sig --student tiny --baseline " +
+                              "--steps 6 --batch 4 --eval-every 3 --threads 2 --precision " + prec +
+                              " --out " + dir,
+                          &out),
+              0)
+        << out;
+    return nlohmann::json::parse(read_file(dir + "/comparison.json"));
+  };
+  const auto h = distil("bf16"), f = distil("fp32");
+  ASSERT_EQ(h["runs"].size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(h["runs"][i]["precision"], "bf16");
+    EXPECT_EQ(f["runs"][i]["precision"], "fp32");
+    const double lh = h["runs"][i]["heldout_nats_per_token"],
+                 lf = f["runs"][i]["heldout_nats_per_token"];
+    EXPECT_TRUE(std::isfinite(lh));
+    EXPECT_NEAR(lh, lf, 0.02 * lf) << h["runs"][i]["run"];
+  }
 }
 
 TEST(Bf16Cli, BadPrecisionAndMissingCpuFeatureAreOneLine) {

@@ -47,7 +47,8 @@ nlohmann::json comparison_row(const std::string& name, const train::TrainSummary
                       {"tokens", s.tokens},
                       {"steps", s.step},
                       {"wall_seconds", s.wall_seconds},
-                      {"params", s.num_params}};
+                      {"params", s.num_params},
+                      {"precision", s.precision}};
   for (auto& [k, v] : s.heldout_eval.items()) r[k] = v;
   return r;
 }
