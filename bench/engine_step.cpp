@@ -4,7 +4,7 @@
 // With STILL_PROFILE=1 it also prints the wall and CPU time per op (util/op_profile.h) of
 // the timed steps and each op's share of a step.
 // usage: engine_step [config=stories15m] [B=8] [T=256] [steps=3] [precision=fp32|bf16]
-//                    [loss_chunk_rows=256]   (B·T runs the LM head and loss unchunked: a reference)
+//                    [loss_chunk_rows=model default]   (B·T: unchunked LM head + loss, a reference)
 #include <omp.h>
 
 #include <algorithm>

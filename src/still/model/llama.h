@@ -71,8 +71,10 @@ class LlamaModel {
   // and AdamW moments (4 × 4 bytes per parameter) this is the peak memory of a training step.
   size_t activation_bytes() const;
 
-  // Rows of logits the fused LM head + loss processes at a time (default 256). Tests set it
-  // small to exercise the chunking. Memory for logits is rows × vocab_size floats.
+  // Rows of logits the fused LM head + loss processes at a time: by default as many as fit
+  // 128 MiB of logits (multiples of 64, at least 64; 1024 for a 32k vocabulary), since each
+  // chunk passes over the whole LM head weight and its gradient. Tests set it small to
+  // exercise the chunking. Memory for logits is rows × vocab_size floats.
   void set_loss_chunk_rows(int rows);
   int loss_chunk_rows() const;
 

@@ -1,7 +1,7 @@
 // AdamW (Loshchilov & Hutter) over the flat parameter buffer: decoupled weight decay applied
 // only to tensors marked weight_decay (matmul weights; never norms, biases or embeddings).
-// Element-wise with a static partition, so results are bitwise reproducible for a fixed
-// thread count.
+// Element-wise and vectorised, with a static partition, so results are bitwise reproducible
+// (and independent of the thread count).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -17,8 +17,10 @@ struct AdamWConfig {
 class AdamW {
  public:
   AdamW(const ParamLayout& layout, AdamWConfig cfg);
-  // One update with learning rate lr; increments step().
-  void step(float* params, const float* grads, float lr);
+  // One update with learning rate lr; increments step(). The gradient used is
+  // grad_scale·grads (gradient clipping folded in: the same bits as scaling grads first,
+  // without another pass over them).
+  void step(float* params, const float* grads, float lr, float grad_scale = 1.0f);
   int64_t step_count() const { return t_; }
   void set_step_count(int64_t t) { t_ = t; }
   std::vector<float>& m() { return m_; }
@@ -28,7 +30,10 @@ class AdamW {
  private:
   AdamWConfig cfg_;
   std::vector<float> m_, v_;
-  std::vector<uint8_t> decay_mask_;  // per element: 1 = apply weight decay
+  struct Span {
+    size_t begin, end;
+  };
+  std::vector<Span> decay_spans_;  // element ranges with weight decay: sorted, merged
   int64_t t_ = 0;
 };
 

@@ -13,9 +13,14 @@ double LrSchedule::at(int64_t s) const {
   return min_lr + 0.5 * (peak - min_lr) * (1.0 + std::cos(M_PI * progress));
 }
 
-float clip_grads(float* grads, size_t n, double norm, double max_norm) {
+float clip_factor(double norm, double max_norm) {
   if (max_norm <= 0 || !(norm > max_norm)) return 1.0f;
-  const float f = float(max_norm / norm);
+  return float(max_norm / norm);
+}
+
+float clip_grads(float* grads, size_t n, double norm, double max_norm) {
+  const float f = clip_factor(norm, max_norm);
+  if (f == 1.0f) return f;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < int64_t(n); ++i) grads[i] *= f;
   return f;

@@ -14,8 +14,10 @@ struct LrSchedule {
   double at(int64_t s) const;
 };
 
-// Scales grads in place so their global L2 norm is at most max_norm (no-op when max_norm <= 0
-// or the norm is already below it). Returns the factor applied.
+// The factor that brings a gradient of global L2 norm `norm` to at most max_norm: 1 when
+// max_norm <= 0 or the norm is already below it. The trainer hands it to AdamW::step.
+float clip_factor(double norm, double max_norm);
+// Scales grads in place by clip_factor(norm, max_norm). Returns the factor applied.
 float clip_grads(float* grads, size_t n, double norm, double max_norm);
 
 }  // namespace still::train

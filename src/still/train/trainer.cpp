@@ -366,9 +366,10 @@ TrainSummary run(const TrainOptions& opt) {
       throw Error("training diverged at step " + std::to_string(step + 1) +
                   " (loss or gradient is not finite); lower --lr (now " + std::to_string(opt.lr) +
                   ") or keep --clip on, and start a new run");
-    clip_grads(model.grads(), model.num_params_flat(), norm, opt.clip);
+    // Clipping is folded into the AdamW pass (no extra pass over the gradients).
+    const float clip = clip_factor(norm, opt.clip);
     const double lr = schedule.at(step);
-    adam.step(model.params(), model.grads(), float(lr));
+    adam.step(model.params(), model.grads(), float(lr), clip);
 
     const int64_t done = step + 1;
     const int64_t step_tokens = int64_t(accum) * B * T;
