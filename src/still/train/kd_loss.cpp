@@ -30,28 +30,50 @@ double log_add_exp(double a, double b) {
 struct RowLse {
   double all = kNegInf, tail = kNegInf;
   int argmax = 0;
+  float max_tail = -std::numeric_limits<float>::infinity();
 };
 
+// With `untempered` (the same row's τ = 1 result), the maxima pass is skipped: rounding is
+// monotone, so max_j fl(z_j/τ) = fl(max_j z_j · 1/τ) exactly.
 RowLse row_lse(const float* z, int V, const uint8_t* in_topk, const int32_t* ids, int k,
-               float inv_tau) {
+               float inv_tau, bool want_argmax, const RowLse* untempered = nullptr) {
   RowLse r;
   constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
   float max_all = kMinusInf, max_tail = kMinusInf;
-  // Vectorised passes over the row (this runs on every logit of a KD step): the maxima, then
-  // the first index reaching the maximum, then exp of the tail in float (kernels/vexp.h,
-  // within a few ulp of expf) summed in double.
+  if (untempered && !want_argmax && inv_tau > 0) {
+    max_tail = untempered->max_tail * inv_tau;
+  } else {
+    // Vectorised passes over the row (this runs on every logit of a KD step): the maxima, then
+    // the first index reaching the maximum, then exp of the tail in float (kernels/vexp.h,
+    // within a few ulp of expf) summed in double.
 #pragma omp simd reduction(max : max_all, max_tail)
-  for (int j = 0; j < V; ++j) {
-    const float s = z[j] * inv_tau;
-    max_all = s > max_all ? s : max_all;
-    const float t = in_topk[j] ? kMinusInf : s;
-    max_tail = t > max_tail ? t : max_tail;
-  }
-  for (int j = 0; j < V; ++j)
-    if (z[j] * inv_tau == max_all) {
-      r.argmax = j;
-      break;
+    for (int j = 0; j < V; ++j) {
+      const float s = z[j] * inv_tau;
+      max_all = s > max_all ? s : max_all;
+      const float t = in_topk[j] ? kMinusInf : s;
+      max_tail = t > max_tail ? t : max_tail;
     }
+  }
+  r.max_tail = max_tail;
+  // The first index reaching the maximum (only the τ = 1 pass reports it): find the block
+  // holding it with a vectorised test, then scan that block.
+  if (want_argmax) {
+    constexpr int kScan = 64;
+    r.argmax = -1;
+    for (int j0 = 0; j0 < V && r.argmax < 0; j0 += kScan) {
+      const int n = std::min(kScan, V - j0);
+      int hit = 0;
+#pragma omp simd reduction(| : hit)
+      for (int i = 0; i < n; ++i) hit |= z[j0 + i] * inv_tau == max_all;
+      if (hit)
+        for (int i = 0; i < n; ++i)
+          if (z[j0 + i] * inv_tau == max_all) {
+            r.argmax = j0 + i;
+            break;
+          }
+    }
+    if (r.argmax < 0) r.argmax = 0;  // no maximum found (NaN logits): as before
+  }
   int tail_tokens = V - k;
   if (tail_tokens > 0 && std::isfinite(max_tail)) {
     double sum = 0;
@@ -206,8 +228,8 @@ KdRowResult kd_row(const float* z, int V, const int32_t* ids, const float* logp,
   const double tau = opt.temperature;
   const bool tempered = tau != 1.0;
 
-  RowLse l1 = row_lse(z, V, s.in_topk.data(), ids, k, 1.0f);
-  RowLse lt = tempered ? row_lse(z, V, s.in_topk.data(), ids, k, float(1.0 / tau)) : l1;
+  RowLse l1 = row_lse(z, V, s.in_topk.data(), ids, k, 1.0f, true);
+  RowLse lt = tempered ? row_lse(z, V, s.in_topk.data(), ids, k, float(1.0 / tau), false, &l1) : l1;
 
   auto student_support = [&](const RowLse& l, double inv_tau, std::vector<double>& out) {
     out.resize(size_t(k) + 1);
@@ -250,18 +272,21 @@ KdRowResult kd_row(const float* z, int V, const int32_t* ids, const float* logp,
     for (int i = 0; i < k; ++i) s.z_topk[size_t(i)] = z[ids[i]];
     const float inv_tau = float(1.0 / tau);
     const double lse1 = l1.all, lset = lt.all;
-    // Every logit: q_1,j and q_τ,j by the vectorised exp (exponents formed in double, so a
-    // large log-sum-exp costs no precision), the sum in float.
+    // Every logit: q_1,j and q_τ,j by the vectorised exp, the sum in float. Each log-sum-exp
+    // is split into a float head and tail, (z − hi) − lo, so a large log-sum-exp costs no
+    // precision without widening the loop to double lanes.
     const float ce_c = float(grad_scale * ce_scale);
     const float kd_c = kd_scale > 0 && g_tail != 0 ? float(grad_scale * kd_scale * g_tail) : 0.0f;
+    const float hi1 = float(lse1), lo1 = float(lse1 - double(hi1));
+    const float hit = float(lset), lot = float(lset - double(hit));
     if (kd_c == 0.0f) {
 #pragma omp simd
-      for (int j = 0; j < V; ++j) dz[j] = ce_c * kernels::fast_exp(float(double(z[j]) - lse1));
+      for (int j = 0; j < V; ++j) dz[j] = ce_c * kernels::fast_exp((z[j] - hi1) - lo1);
     } else {
 #pragma omp simd
       for (int j = 0; j < V; ++j)
-        dz[j] = ce_c * kernels::fast_exp(float(double(z[j]) - lse1)) +
-                kd_c * kernels::fast_exp(float(double(z[j] * inv_tau) - lset));
+        dz[j] = ce_c * kernels::fast_exp((z[j] - hi1) - lo1) +
+                kd_c * kernels::fast_exp((z[j] * inv_tau - hit) - lot);
     }
     for (int i = 0; i < k; ++i) {
       double zi = s.z_topk[size_t(i)];
