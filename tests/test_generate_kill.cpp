@@ -15,6 +15,7 @@
 
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
+#include "spawn_helpers.h"
 #include "test_train_helpers.h"
 
 namespace still {
@@ -42,28 +43,6 @@ std::vector<std::string> generate_args(const std::string& dir, const std::string
           "1",
           "--out",
           out};
-}
-
-// Starts the command; returns its pid. argv/env are prepared before fork() (only
-// async-signal-safe calls after it).
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<std::string> env = {"OMP_WAIT_POLICY=passive"};
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "OMP_WAIT_POLICY=", 16) != 0) env.push_back(*e);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 // Files under `dir` (recursively) whose name contains `part`.
@@ -95,7 +74,7 @@ TEST(GenerateKill, KilledRunsResumeToIdenticalGenerations) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   int st = 0;
-  pid_t pid = spawn(generate_args(d.path, a));
+  pid_t pid = spawn_still(generate_args(d.path, a));
   waitpid(pid, &st, 0);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   const int full_ms =
@@ -112,7 +91,7 @@ TEST(GenerateKill, KilledRunsResumeToIdenticalGenerations) {
   int kills = 0;
   for (int run = 0; run < 5; ++run) {
     const int target = run == 0 ? 0 : shards_done() + 1 + int(rng.below(2));
-    pid = spawn(generate_args(d.path, b));
+    pid = spawn_still(generate_args(d.path, b));
     auto give_up = Clock::now() + std::chrono::seconds(60);
     bool exited = false;
     while (!(exited = waitpid(pid, &st, WNOHANG) == pid) && shards_done() < target &&
