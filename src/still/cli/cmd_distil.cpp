@@ -38,21 +38,6 @@ void resolve_student(const std::string& student, train::TrainOptions& opt) {
   }
 }
 
-nlohmann::json comparison_row(const std::string& name, const train::TrainSummary& s) {
-  nlohmann::json r = {{"run", name},
-                      {"dir", s.run_dir},
-                      {"heldout_nats_per_token", s.heldout_loss},
-                      {"heldout_ppl", std::exp(s.heldout_loss)},
-                      {"train_loss", s.train_loss},
-                      {"tokens", s.tokens},
-                      {"steps", s.step},
-                      {"wall_seconds", s.wall_seconds},
-                      {"params", s.num_params},
-                      {"precision", s.precision}};
-  for (auto& [k, v] : s.heldout_eval.items()) r[k] = v;
-  return r;
-}
-
 void print_comparison(const nlohmann::json& rows) {
   std::printf("%-10s %14s %10s %12s %12s %12s\n", "run", "held-out nats", "ppl",
               "top-1 agree", "KL(t||s)", "tail mass");

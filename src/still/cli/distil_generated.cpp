@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "still/cli/train_flags.h"
 #include "still/io/atomic_file.h"
 #include "still/model/open_model.h"
 #include "still/train/generated_corpus.h"
@@ -28,20 +29,6 @@ std::string student_tokenizer(const train::TrainOptions& opt, const std::string&
               " is not here to take the tokenizer from; "
               "pass --tokenizer (any tokenizer works for text; the teacher's is the default)");
   return model_tokenizer_spec(teacher);
-}
-
-nlohmann::json row(const std::string& name, const train::TrainSummary& s) {
-  nlohmann::json r = {{"run", name},
-                      {"dir", s.run_dir},
-                      {"heldout_nats_per_token", s.heldout_loss},
-                      {"heldout_ppl", std::exp(s.heldout_loss)},
-                      {"train_loss", s.train_loss},
-                      {"tokens", s.tokens},
-                      {"steps", s.step},
-                      {"wall_seconds", s.wall_seconds},
-                      {"params", s.num_params}};
-  for (auto& [k, v] : s.heldout_eval.items()) r[k] = v;
-  return r;
 }
 
 }  // namespace
@@ -76,14 +63,14 @@ void run_distil_generated(const CLI::App* cmd, train::TrainOptions& opt,
   opt.loss = "ce";
   nlohmann::json rows = nlohmann::json::array();
   train::TrainSummary kd = train::run(opt);
-  rows.push_back(row("seqkd", kd));
+  rows.push_back(comparison_row("seqkd", kd));
   if (baseline) {
     train::TrainOptions base = opt;
     base.use_reference = true;
     base.out = path_join(opt.out, "baseline");
     log_info("matched baseline: the same student, prompts and steps on the prompts' references");
     train::TrainSummary ref = train::run(base);
-    rows.push_back(row("reference", ref));
+    rows.push_back(comparison_row("reference", ref));
     nlohmann::json cmp = {
         {"generated", opt.generated}, {"mask_prompt", opt.mask_prompt}, {"runs", rows}};
     write_file_atomic(path_join(opt.out, "comparison.json"), cmp.dump(2) + "\n");

@@ -1,5 +1,7 @@
 #include "still/cli/train_flags.h"
 
+#include <cmath>
+
 namespace still::cli {
 
 void add_training_flags(CLI::App* cmd, train::TrainOptions& opt) {
@@ -33,6 +35,21 @@ void add_training_flags(CLI::App* cmd, train::TrainOptions& opt) {
   cmd->add_option("--threads", opt.threads,
                   "Threads (default: every core; resume with the same number for bitwise "
                   "identical results)");
+}
+
+nlohmann::json comparison_row(const std::string& name, const train::TrainSummary& s) {
+  nlohmann::json r = {{"run", name},
+                      {"dir", s.run_dir},
+                      {"heldout_nats_per_token", s.heldout_loss},
+                      {"heldout_ppl", std::exp(s.heldout_loss)},
+                      {"train_loss", s.train_loss},
+                      {"tokens", s.tokens},
+                      {"steps", s.step},
+                      {"wall_seconds", s.wall_seconds},
+                      {"params", s.num_params},
+                      {"precision", s.precision}};
+  for (auto& [k, v] : s.heldout_eval.items()) r[k] = v;
+  return r;
 }
 
 }  // namespace still::cli
