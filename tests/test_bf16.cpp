@@ -1,5 +1,6 @@
 // The bf16 path (issue #7): fp32 -> bf16 rounding, the oneDNN bf16 matmul against an fp32
-// reference computed on the same bf16-rounded inputs, and linear layers inside a Bf16Scope.
+// reference computed on the same bf16-rounded inputs, and linear layers whose
+// weights carry bf16 packs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "still/kernels/bf16.h"
+#include "still/kernels/linear.h"
 #include "still/kernels/matmul.h"
 #include "still/kernels/matmul_bf16.h"
 #include "still/kernels/precision.h"
@@ -175,7 +177,7 @@ TEST(Bf16, MatmulPrimitivesAreCreatedOncePerShape) {
   for (size_t i = 0; i < C1.size(); ++i) EXPECT_FLOAT_EQ(C2[i], 2 * C1[i]);
 }
 
-TEST(Bf16, LinearLayersInAScopeRoundTheirOperands) {
+TEST(Bf16, LinearLayersWithPacksRoundTheirOperands) {
   SKIP_WITHOUT_BF16();
   const int N = 23, I = 40, O = 17;
   VecF x = random_vec(size_t(N * I), 1), W = random_vec(size_t(O * I), 2, 0.2);
@@ -186,20 +188,22 @@ TEST(Bf16, LinearLayersInAScopeRoundTheirOperands) {
   VecF y_ref = base, dx_ref(size_t(N * I), 0.5f), dW_ref = random_vec(size_t(O * I), 6);
   VecF db_ref(size_t(O), 0.25f);
   VecF y = y_ref, dx = dx_ref, dW = dW_ref, db = db_ref;
-  k::linear_forward(y_ref.data(), xr.data(), Wr.data(), b.data(), N, I, O, true);
-  k::linear_backward(dx_ref.data(), dW_ref.data(), nullptr, dyr.data(), xr.data(), Wr.data(), N, I,
-                     O, true);
+  k::LinearScratch scratch;
+  const k::LinearWeight Wr32{.out = O, .in = I, .f32 = Wr.data()};
+  k::linear_forward(y_ref.data(), xr.data(), nullptr, Wr32, b.data(), N, true, scratch);
+  k::linear_backward(dx_ref.data(), dW_ref.data(), nullptr, dyr.data(), xr.data(), nullptr, Wr32, N,
+                     true, scratch);
   k::bias_backward(db_ref.data(), dy.data(), N, O);  // the bias gradient uses the fp32 dy
   {
-    k::Bf16Workspace ws;
-    k::Bf16Scope scope(&ws);
-    ws.begin_pass();
-    k::linear_forward(y.data(), x.data(), W.data(), b.data(), N, I, O, true);
-    k::linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), W.data(), N, I, O,
-                       true);
-    EXPECT_GT(ws.bytes(), 0u);
+    k::Bf16WeightPacks packs;
+    const k::LinearWeight W16{.out = O, .in = I, .f32 = W.data(), .bf16 = &packs};
+    Vec16 x16(size_t(N * I));
+    k::linear_forward(y.data(), x.data(), x16.data(), W16, b.data(), N, true, scratch);
+    k::linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), x16.data(), W16, N,
+                       true, scratch);
+    EXPECT_GT(packs.bytes(), 0u);
+    EXPECT_EQ(x16, to_bf16(x));  // the forward left the bf16 input for its backward
   }
-  EXPECT_EQ(k::active_bf16_workspace(), nullptr);
   auto close = [](const VecF& a, const VecF& b, const char* what) {
     for (size_t i = 0; i < a.size(); ++i)
       ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(b[i]))) << what << " at " << i;
@@ -210,14 +214,16 @@ TEST(Bf16, LinearLayersInAScopeRoundTheirOperands) {
   close(db, db_ref, "db");
   // And it really is bf16: unrounded fp32 gives a visibly different y.
   VecF y32 = base;
-  k::linear_forward(y32.data(), x.data(), W.data(), b.data(), N, I, O, true);
+  k::linear_forward(y32.data(), x.data(), nullptr,
+                    k::LinearWeight{.out = O, .in = I, .f32 = W.data()}, b.data(), N, true,
+                    scratch);
   double diff = 0;
   for (size_t i = 0; i < y.size(); ++i) diff = std::max(diff, double(std::fabs(y[i] - y32[i])));
   EXPECT_GT(diff, 1e-4);
 }
 
-// op(A)·op(W) through the workspace equals matmul_bf16 on W rounded by hand.
-void expect_weight_matmul(k::Bf16Workspace& ws, bool tw, int M, int N, int K, const float* W,
+// op(A)·op(W) through the packs equals matmul_bf16 on W rounded by hand.
+void expect_weight_matmul(k::Bf16WeightPacks& packs, bool tw, int M, int N, int K, const float* W,
                           int ldw) {
   VecF A = rounded(random_vec(size_t(M * K), 9));
   Vec16 A16 = to_bf16(A);
@@ -227,7 +233,7 @@ void expect_weight_matmul(k::Bf16Workspace& ws, bool tw, int M, int N, int K, co
     for (int c = 0; c < cols; ++c) Wd[size_t(r * cols + c)] = W[r * ldw + c];
   Vec16 W16 = to_bf16(Wd);
   VecF got(size_t(M * N), 1.0f), want(size_t(M * N), 1.0f);
-  ws.weight_matmul(false, tw, M, N, K, A16.data(), K, W, ldw, 1.0f, got.data(), N);
+  packs.matmul(false, tw, M, N, K, A16.data(), K, W, ldw, 1.0f, got.data(), N);
   k::matmul_bf16(false, tw, M, N, K, A16.data(), K, W16.data(), cols, 1.0f, want.data(), N);
   for (size_t i = 0; i < got.size(); ++i)
     ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << "tw=" << tw << " M=" << M;
@@ -237,30 +243,28 @@ TEST(Bf16, WeightsArePackedOncePerParameterChange) {
   SKIP_WITHOUT_BF16();
   VecF params = random_vec(40 * 37 + 50, 1);
   const float* W = params.data() + 50;  // a [40, 37] weight inside the parameters
-  k::Bf16Workspace ws;
-  ws.set_params(params.data(), int64_t(params.size()));
+  k::Bf16WeightPacks packs;
   // Both orientations (forward: Wᵀ, backward: W), several row counts.
   for (int M : {3, 64, 300}) {
-    expect_weight_matmul(ws, true, M, 40, 37, W, 37);
-    expect_weight_matmul(ws, false, M, 37, 40, W, 37);
+    expect_weight_matmul(packs, true, M, 40, 37, W, 37);
+    expect_weight_matmul(packs, false, M, 37, 40, W, 37);
   }
-  const int64_t made = ws.packs().packs_made();
+  const int64_t made = packs.packs_made();
   EXPECT_GE(made, 2);
   // The backward orientation (W as stored) goes through our packer, not oneDNN's reorder.
-  EXPECT_GE(ws.packs().packs_made_by_converter(), 1);
-  expect_weight_matmul(ws, true, 64, 40, 37, W, 37);  // packed already: no new pack
-  EXPECT_EQ(ws.packs().packs_made(), made);
-  // New parameter values are packed again after set_params (the model calls it whenever
+  EXPECT_GE(packs.packs_made_by_converter(), 1);
+  expect_weight_matmul(packs, true, 64, 40, 37, W, 37);  // packed already: no new pack
+  EXPECT_EQ(packs.packs_made(), made);
+  // New parameter values are packed again after invalidate() (the model calls it whenever
   // they may have changed).
   for (size_t i = 50; i < params.size(); ++i) params[i] *= -0.5f;
-  ws.set_params(params.data(), int64_t(params.size()));
-  expect_weight_matmul(ws, true, 64, 40, 37, W, 37);
-  EXPECT_EQ(ws.packs().packs_made(), made + 1);
-  EXPECT_EQ(ws.param_refreshes(), 2);
-  // A weight outside the parameters is converted on the spot, strided too.
+  packs.invalidate();
+  expect_weight_matmul(packs, true, 64, 40, 37, W, 37);
+  EXPECT_EQ(packs.packs_made(), made + 1);
+  // A strided weight (row stride 45) is a pack of its own.
   VecF other = random_vec(40 * 45, 2);
-  expect_weight_matmul(ws, true, 17, 40, 37, other.data(), 45);
-  EXPECT_EQ(ws.packs().packs_made(), made + 1);
+  expect_weight_matmul(packs, true, 17, 40, 37, other.data(), 45);
+  EXPECT_EQ(packs.packs_made(), made + 2);
 }
 
 TEST(Bf16, PrecisionNamesAndCpuCheck) {

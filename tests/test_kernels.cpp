@@ -12,6 +12,7 @@
 
 #include "still/kernels/attention.h"
 #include "still/kernels/embedding.h"
+#include "still/kernels/linear.h"
 #include "still/kernels/matmul.h"
 #include "still/kernels/rmsnorm.h"
 #include "still/kernels/rope.h"
@@ -117,7 +118,9 @@ TEST(Kernels, LinearForwardBackwardWithBias) {
   VecD g = fd_grad(f, all);
 
   VecF y(N * O);
-  k::linear_forward(y.data(), x.data(), W.data(), b.data(), N, I, O);
+  const k::LinearWeight Wl{.out = O, .in = I, .f32 = W.data()};
+  k::LinearScratch scratch;
+  k::linear_forward(y.data(), x.data(), nullptr, Wl, b.data(), N, false, scratch);
   VecD yref(N * O);
   for (int n = 0; n < N; ++n)
     for (int o = 0; o < O; ++o) {
@@ -128,13 +131,13 @@ TEST(Kernels, LinearForwardBackwardWithBias) {
   EXPECT_LT(rel_err(y, yref), 1e-6);
   // accumulate = true adds to what is in y.
   VecF y2 = y;
-  k::linear_forward(y2.data(), x.data(), W.data(), b.data(), N, I, O, true);
+  k::linear_forward(y2.data(), x.data(), nullptr, Wl, b.data(), N, true, scratch);
   for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y2[i], 2 * y[i], 1e-5);
 
   // Backward: gradients accumulate into dW and db (pre-filled with 1), dx is overwritten.
   VecF dx(N * I, 123.0f), dW(O * I, 1.0f), db(O, 1.0f);
-  k::linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), W.data(), N, I, O,
-                     false);
+  k::linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), nullptr, Wl, N, false,
+                     scratch);
   VecD gx(g.begin(), g.begin() + N * I), gW(g.begin() + N * I, g.begin() + N * I + O * I),
       gb(g.begin() + N * I + O * I, g.end());
   for (auto& v : gW) v += 1;
@@ -364,7 +367,8 @@ TEST(Kernels, EmbeddingBackwardSumsRepeatedTokens) {
   std::vector<int32_t> tokens = {3, 1, 3, 8, 0, 3, 1, 5};
   VecF table = random_vec(V * D, 23), dx = random_vec(N * D, 24);
   VecF x(N * D);
-  k::embedding_forward(x.data(), table.data(), tokens.data(), N, D);
+  k::embedding_forward(x.data(), k::LinearWeight{.out = V, .in = D, .f32 = table.data()},
+                       tokens.data(), N);
   for (int n = 0; n < N; ++n)
     for (int d = 0; d < D; ++d)
       EXPECT_EQ(x[size_t(n * D + d)], table[size_t(tokens[size_t(n)] * D + d)]);

@@ -14,7 +14,6 @@
 #include "formats_fixtures.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/kernels/external_weights.h"
 #include "still/model/export.h"
 #include "still/model/llama.h"
 #include "still/model/load.h"
@@ -81,14 +80,14 @@ TEST(Q8Teacher, LogitsEqualTheDequantizedModelInEveryFlavour) {
     std::string path = export_q8(c, 7, d.path + "/m.gguf");
     auto ref = load_model(path);
     auto q8 = load_model(path, LoadOptions{.keep_q8 = true});
-    ASSERT_NE(q8->external_weights(), nullptr);
-    EXPECT_EQ(ref->external_weights(), nullptr);
+    ASSERT_TRUE(q8->has_quantized_weights());
+    EXPECT_FALSE(ref->has_quantized_weights());
     const auto want = logits_of(*ref);
     // Same values from the same f32 matmul: equal to float rounding (the sgemm may block
     // differently for the panel it sees).
     EXPECT_LE(max_abs_diff(logits_of(*q8), want), 1e-5);
     // A scratch far smaller than any matrix: many panels per matmul, same logits.
-    q8->external_weights()->set_scratch_limit(200);
+    q8->set_dequant_scratch_limit(200);
     EXPECT_LE(max_abs_diff(logits_of(*q8), want), 1e-5);
     // Activations planned for the forward pass only (one block's buffers for all blocks):
     // same logits, a smaller buffer.

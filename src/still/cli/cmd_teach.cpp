@@ -64,7 +64,7 @@ void register_teach(CLI::App& app) {
     load.keep_q8 = !a->dequantize;
     OpenedModel t = open_model(a->teacher, a->tokenizer, load);
     t.model->set_inference_only();  // a teacher never trains: activations for one block only
-    const bool q8 = t.model->external_weights() != nullptr;
+    const bool q8 = t.model->has_quantized_weights();
     log_info("teacher weights: " + format_bytes(double(t.model->weight_bytes())) +
              (q8 ? " in memory (Q8_0 kept quantized)" : " in memory (f32)"));
     TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};

@@ -186,16 +186,17 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 }
 
 void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache, int n,
-                      int64_t past, int n_heads, int n_kv_heads, int head_dim) {
+                      int64_t past, int n_heads, int n_kv_heads, int head_dim, int64_t q_stride) {
   const int group = n_heads / n_kv_heads;
   const int64_t qs = int64_t(n_heads) * head_dim, kvs = int64_t(n_kv_heads) * head_dim;
+  const int64_t qld = q_stride ? q_stride : qs;
   const float scale = 1.0f / std::sqrt(float(head_dim));
 #pragma omp parallel for schedule(static) if (n * n_heads * (past + n) * head_dim >= \
                                               kParallelMinWork)
   for (int64_t th = 0; th < int64_t(n) * n_heads; ++th) {
     const int64_t t = th / n_heads;
     const int h = int(th % n_heads), g = h / group;
-    attend_row(out + t * qs + h * head_dim, q + t * qs + h * head_dim, k_cache + g * head_dim,
+    attend_row(out + t * qs + h * head_dim, q + t * qld + h * head_dim, k_cache + g * head_dim,
                v_cache + g * head_dim, kvs, 0, past + t, head_dim, scale);
   }
 }

@@ -27,10 +27,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* lse, const float* q, const float* k, const float* v,
                         const int32_t* positions, const AttentionDims& d);
 
-// Incremental decoding: q [n, n_heads·head_dim] holds new tokens at absolute positions
-// past .. past+n−1; new token t attends cache rows 0 .. past+t of k_cache/v_cache
-// ([rows, n_kv_heads·head_dim]; one document).
+// Incremental decoding: q [n, n_heads·head_dim] (row stride q_stride; 0 = dense) holds new
+// tokens at absolute positions past .. past+n−1; new token t attends cache rows 0 .. past+t
+// of k_cache/v_cache ([rows, n_kv_heads·head_dim]; one document). out is dense.
 void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache, int n,
-                      int64_t past, int n_heads, int n_kv_heads, int head_dim);
+                      int64_t past, int n_heads, int n_kv_heads, int head_dim,
+                      int64_t q_stride = 0);
 
 }  // namespace still::kernels

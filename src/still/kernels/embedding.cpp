@@ -4,20 +4,20 @@
 
 #include <cstring>
 
-#include "still/kernels/external_weights.h"
 #include "still/kernels/parallel.h"
 
 namespace still::kernels {
 
-void embedding_forward(float* x, const float* table, const int32_t* tokens, int64_t N, int D) {
-  if (ExternalWeights* ew = active_external_weights(); ew && ew->holds(table, 1, D)) {
+void embedding_forward(float* x, const LinearWeight& table, const int32_t* tokens, int64_t N) {
+  const int64_t D = table.in;
+  if (table.quant) {
 #pragma omp parallel for schedule(static) if (N * D >= kParallelMinWork)
-    for (int64_t n = 0; n < N; ++n) ew->rows_f32(table, D, tokens[n], tokens[n] + 1, x + n * D);
+    for (int64_t n = 0; n < N; ++n) table.quant->rows_f32(tokens[n], tokens[n] + 1, x + n * D);
     return;
   }
 #pragma omp parallel for schedule(static) if (N * D >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n)
-    std::memcpy(x + n * D, table + int64_t(tokens[n]) * D, sizeof(float) * size_t(D));
+    std::memcpy(x + n * D, table.f32 + int64_t(tokens[n]) * D, sizeof(float) * size_t(D));
 }
 
 void embedding_backward(float* dtable, const float* dx, const int32_t* tokens, int64_t N, int D,

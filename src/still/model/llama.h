@@ -11,13 +11,12 @@
 #include "still/model/config.h"
 #include "still/model/logit_loss.h"
 #include "still/model/params.h"
+#include "still/model/weights.h"
 #include "still/tensor/zero_floats.h"
 
 namespace still {
 
-namespace kernels {
-class ExternalWeights;
-}
+class Q8Weights;
 
 class LlamaModel {
  public:
@@ -53,17 +52,23 @@ class LlamaModel {
   // Full logits [B*T, V] — for tests and small evaluations only.
   void forward_logits(const Batch& batch, float* logits);
 
-  // Weights held outside params() (a GGUF's Q8_0 matrices, model/q8_weights.h): forward
-  // passes and decode read them through `w`; their f32 slots in params() stay untouched. Such
-  // a model serves inference only: forward_backward throws.
-  void set_external_weights(std::shared_ptr<kernels::ExternalWeights> w);
-  kernels::ExternalWeights* external_weights() const;
+  // Matrices held quantized (a GGUF's Q8_0 tensors, model/q8_weights.h): forward passes and
+  // decode compute with them; their f32 slots in params() stay untouched. Such a model serves
+  // inference only: forward_backward throws.
+  void set_quantized_weights(std::shared_ptr<const Q8Weights> q8);
+  bool has_quantized_weights() const;
+  // Dequantization scratch of batched forward passes over quantized weights: at most this
+  // many floats (default 16 Mi = 64 MiB; kernels/linear.h).
+  void set_dequant_scratch_limit(size_t floats);
+  // The weights as per-layer handles: what forward passes and decode compute with (fp32 or
+  // quantized storage; never bf16 packs, which only training passes use).
+  const ModelWeights& weights() const;
   // Plans activations for forward passes only: one block's buffers serve every block (a
   // teacher over B·T tokens needs 1/n_layers of the training plan). forward_backward then
   // throws.
   void set_inference_only();
-  // Bytes the weights occupy in memory: f32 tensors in params() plus externally held ones
-  // (not counting a dequantization scratch: external_weights()->scratch_bytes()).
+  // Bytes the weights occupy in memory: f32 tensors in params() plus quantized ones (not
+  // counting the dequantization scratch).
   size_t weight_bytes() const;
 
   // Bytes held by the activation buffer (planned for the largest batch seen so far): saved
@@ -98,7 +103,9 @@ class LlamaModel {
   std::unique_ptr<Impl> impl_;
 };
 
-// Incremental decoding with a KV cache (generation, serving).
+struct DecodeSeq;
+
+// One sequence's keys and values for incremental decoding (generation, serving).
 class KVCache {
  public:
   KVCache(const LlamaConfig& config, int max_tokens);
@@ -107,13 +114,30 @@ class KVCache {
   void clear() { length_ = 0; }
 
  private:
-  friend void decode(const LlamaModel&, KVCache&, const int32_t*, int, float*);
+  friend class CacheAttention;
+  friend void decode_batch(const LlamaModel&, const DecodeSeq*, int);
   int capacity_, length_ = 0;
+  int64_t kv_dim_ = 0, layers_ = 0;
   std::vector<float> k_, v_;  // [layers, capacity, kv_dim]
 };
 
-// Appends n tokens (positions cache.length() ...) to the cache and writes the logits of the
-// last one ([V] floats) to logits_last. Throws still::Error if the cache would overflow.
+// One sequence of a decode step: n new tokens to append to its cache, and where the logits of
+// the last one go ([V] floats).
+struct DecodeSeq {
+  KVCache* cache = nullptr;
+  const int32_t* tokens = nullptr;
+  int n = 0;
+  float* logits_last = nullptr;
+};
+
+// One decode step for several sequences at once: their new tokens run through every block
+// together (one pass over the weights), each attending only its own cache at its own
+// positions. Throws still::Error (changing no cache) if a cache would overflow, a token is
+// outside the vocabulary or a cache was made for another configuration. Thread-safe for
+// distinct caches: it keeps no state in the model.
+void decode_batch(const LlamaModel& model, const DecodeSeq* seqs, int n_seqs);
+
+// decode_batch for one sequence.
 void decode(const LlamaModel& model, KVCache& cache, const int32_t* tokens, int n,
             float* logits_last);
 

@@ -11,7 +11,7 @@ std::unique_ptr<LlamaModel> load_model(const std::string& path, const LoadOption
   auto model = std::make_unique<LlamaModel>(config);
   if (opt.keep_q8) {
     if (auto q8 = load_params_keep_q8(path, config, model->params()))
-      model->set_external_weights(std::move(q8));
+      model->set_quantized_weights(std::move(q8));
   } else {
     load_params(path, config, model->params());
   }

@@ -1,20 +1,23 @@
 // A GGUF model's Q8_0 weights kept as they are in the file (memory-mapped, ~1.06 bytes per
-// parameter) instead of dequantized into the model's f32 buffer: the external weight source
-// (kernels/external_weights.h) of a quantized teacher. Rows are decoded on demand, in Hugging
-// Face row order (llama.cpp's permuted Q/K rows are mapped back by index, not copied).
+// parameter) instead of dequantized into the model's f32 buffer. The loader registers each
+// Q8_0 tensor by its parameter slice; the model then asks for the matrices its linear layers
+// compute with (a fused [q; k; v] or [gate; up] is one matrix of several slices), each a
+// kernels::QuantMatrix decoding rows on demand in Hugging Face row order (llama.cpp's
+// permuted Q/K rows are mapped back by index, not copied).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "still/formats/gguf.h"
-#include "still/kernels/external_weights.h"
+#include "still/kernels/linear.h"
 
 namespace still {
 
-class Q8Weights : public kernels::ExternalWeights {
+class Q8Weights {
  public:
-  // `params` is the model's f32 buffer; held tensors are named by their offsets in it.
+  // `params` is the model's f32 buffer; held tensors are named by their offsets in it, and
+  // slices not held here are read from it.
   Q8Weights(std::shared_ptr<const GgufFile> file, const float* params);
 
   // Holds the [rows, cols] Q8_0 tensor at `data` (in the file) for the parameter slice at
@@ -23,10 +26,19 @@ class Q8Weights : public kernels::ExternalWeights {
            std::vector<int32_t> row_of);
   size_t num_tensors() const { return tensors_.size(); }
 
-  bool holds(const float* W, int64_t rows, int64_t cols) const override;
-  void rows_f32(const float* W, int64_t cols, int64_t r0, int64_t r1, float* dst) const override;
-  size_t bytes() const override { return bytes_; }
-  size_t floats_held() const override { return floats_; }
+  // Rows `rows` of width `cols` starting at parameter offset `offset`.
+  struct Slice {
+    size_t offset = 0;
+    int64_t rows = 0;
+  };
+  // The [Σ rows, cols] matrix made of `slices` stacked in order, or null when none is held
+  // here. A held tensor must coincide with its slice. The matrix refers to this object
+  // (keep it alive).
+  std::unique_ptr<kernels::QuantMatrix> matrix(const std::vector<Slice>& slices,
+                                               int64_t cols) const;
+
+  size_t bytes() const { return bytes_; }         // Q8_0 bytes held
+  size_t floats_held() const { return floats_; }  // f32 slots whose values live here
 
  private:
   struct Tensor {
@@ -35,8 +47,7 @@ class Q8Weights : public kernels::ExternalWeights {
     const uint8_t* data = nullptr;
     std::vector<int32_t> row_of;
   };
-  // The held tensor containing parameter offset f, or null.
-  const Tensor* find(size_t f) const;
+  const Tensor* find(size_t offset) const;  // the held tensor starting at offset, or null
   std::shared_ptr<const GgufFile> file_;
   const float* params_;
   std::vector<Tensor> tensors_;  // sorted by offset

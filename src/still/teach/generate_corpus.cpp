@@ -273,10 +273,6 @@ GenerateCorpusResult run_generate_corpus(const GenerateCorpusOptions& opt,
   check_options(opt);
   require(tok.vocab_size() <= cfg.vocab_size,
           "the teacher's tokenizer has more tokens than its embedding rows");
-  // Q8_0 weights share one dequantisation scratch: one sample at a time.
-  require(opt.parallel == 1 || model.external_weights() == nullptr,
-          "--parallel needs the teacher's weights in f32: add --dequantize (Q8_0 weights kept "
-          "quantized are decoded one sample at a time)");
   std::vector<PromptItem> prompts = load_prompts(opt);
   // Every prompt must fit the teacher's context with room for one new token; checked up
   // front so a long run does not fail at prompt 9,000.

@@ -1,6 +1,6 @@
 // A buffer of zero floats whose memory is committed only where it is written: anonymous
 // mmap pages cost nothing until touched. A model's gradients cost no RAM for inference, and
-// the f32 slots of weights held elsewhere (kernels/external_weights.h) are never touched.
+// the f32 slots of weights held elsewhere (model/q8_weights.h) are never touched.
 #pragma once
 #include <cstddef>
 
