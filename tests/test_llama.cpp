@@ -3,6 +3,7 @@
 // convergence on a copy task, and rejection of bad batches.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -65,8 +66,15 @@ TEST(Llama, GradientsMatchFiniteDifferencesTiedBiasQkNorm) {
 // Sizes that are no multiple of the 16-float alignment: the fused [q|k|v] and [gate|up]
 // matrices are packed without padding (params.h), GQA with one kv head, bias and q/k norm.
 TEST(Llama, GradientsMatchFiniteDifferencesOddSizesFusedProjections) {
-  Variant v{.name = "odd-gqa-bias-qknorm", .dim = 18, .n_heads = 3, .n_kv_heads = 1,
-            .head_dim = 6, .ffn_dim = 27, .vocab = 29, .qkv_bias = true, .qk_norm = true};
+  Variant v{.name = "odd-gqa-bias-qknorm",
+            .dim = 18,
+            .n_heads = 3,
+            .n_kv_heads = 1,
+            .head_dim = 6,
+            .ffn_dim = 27,
+            .vocab = 29,
+            .qkv_bias = true,
+            .qk_norm = true};
   check_gradients_by_differences(v);
 }
 
@@ -193,6 +201,104 @@ TEST(Llama, DecodeMatchesForwardLogits) {
                        .qkv_bias = true,
                        .qk_norm = true,
                        .llama3_rope = true});
+}
+
+// Every variant the block expresses (GQA, tied embeddings, q/k/v bias, q/k norm, head_dim
+// apart from dim/heads, llama3 RoPE scaling).
+std::vector<Variant> decode_variants() {
+  return {
+      Variant{.name = "mha-untied"}, Variant{.name = "gqa-tied", .n_kv_heads = 2, .tied = true},
+      Variant{.name = "gqa-bias", .n_kv_heads = 1, .qkv_bias = true},
+      Variant{
+          .name = "qknorm-headdim", .n_kv_heads = 2, .head_dim = 12, .tied = true, .qk_norm = true},
+      Variant{.name = "gqa-qknorm-bias-tied-llama3",
+              .n_kv_heads = 2,
+              .tied = true,
+              .qkv_bias = true,
+              .qk_norm = true,
+              .llama3_rope = true}};
+}
+
+// Relative L2 distance of two logit rows.
+double rel_l2(const float* a, const float* b, int n) {
+  double num = 0, den = 0;
+  for (int i = 0; i < n; ++i) {
+    const double d = double(a[i]) - b[i];
+    num += d * d;
+    den += double(b[i]) * b[i];
+  }
+  return std::sqrt(num / den);
+}
+
+// Sequences of different lengths decoded together: after each step, every sequence's last
+// logits equal those of a prefill (forward_logits) of that sequence alone, and equal
+// decoding it by itself.
+TEST(Llama, BatchedDecodeMatchesPrefillForEveryVariant) {
+  for (const Variant& v : decode_variants()) {
+    SCOPED_TRACE(v.name);
+    LlamaModel m(make_config(v));
+    init_wide(m, 21);
+    const int S = 3, cap = 24;
+    std::vector<std::vector<int32_t>> hist(S);
+    std::vector<KVCache> caches, alone;
+    for (int s = 0; s < S; ++s) {
+      caches.emplace_back(m.config(), cap);
+      alone.emplace_back(m.config(), cap);
+    }
+    std::vector<std::vector<float>> last(S, std::vector<float>(size_t(v.vocab)));
+    std::vector<float> single(size_t(v.vocab));
+    // Steps: how many new tokens each sequence takes (0: it sits this step out).
+    const std::vector<std::array<int, S>> steps = {{4, 1, 6}, {1, 1, 1}, {1, 0, 2},
+                                                   {1, 1, 1}, {3, 1, 0}, {1, 1, 1}};
+    uint32_t next_token = 5;
+    for (const auto& step : steps) {
+      std::vector<DecodeSeq> seqs;
+      std::vector<std::vector<int32_t>> fresh(S);
+      for (int s = 0; s < S; ++s) {
+        for (int i = 0; i < step[size_t(s)]; ++i) {
+          fresh[size_t(s)].push_back(int32_t(next_token % v.vocab));
+          next_token = (next_token * 7 + 3) % 10007;
+        }
+        if (fresh[size_t(s)].empty()) continue;
+        seqs.push_back(DecodeSeq{&caches[size_t(s)], fresh[size_t(s)].data(),
+                                 int(fresh[size_t(s)].size()), last[size_t(s)].data()});
+      }
+      decode_batch(m, seqs.data(), int(seqs.size()));
+      for (int s = 0; s < S; ++s) {
+        if (fresh[size_t(s)].empty()) continue;
+        auto& h = hist[size_t(s)];
+        h.insert(h.end(), fresh[size_t(s)].begin(), fresh[size_t(s)].end());
+        ASSERT_EQ(caches[size_t(s)].length(), int(h.size()));
+        Batch b;
+        b.resize(1, int(h.size()));
+        for (size_t t = 0; t < h.size(); ++t) {
+          b.tokens[t] = h[t];
+          b.positions[t] = int32_t(t);
+        }
+        std::vector<float> logits(h.size() * size_t(v.vocab));
+        m.forward_logits(b, logits.data());
+        const float* want = logits.data() + (h.size() - 1) * size_t(v.vocab);
+        EXPECT_LT(rel_l2(last[size_t(s)].data(), want, v.vocab), 1e-5)
+            << "sequence " << s << " at length " << h.size();
+        decode(m, alone[size_t(s)], fresh[size_t(s)].data(), int(fresh[size_t(s)].size()),
+               single.data());
+        EXPECT_LT(rel_l2(last[size_t(s)].data(), single.data(), v.vocab), 1e-6)
+            << "sequence " << s << " decoded alone";
+      }
+    }
+    // One sequence that would overflow its cache fails the whole step and changes no cache.
+    std::vector<int32_t> many(size_t(cap), 1), one = {2};
+    std::vector<DecodeSeq> bad = {{&caches[0], one.data(), 1, last[0].data()},
+                                  {&caches[1], many.data(), cap, last[1].data()}};
+    const int len0 = caches[0].length(), len1 = caches[1].length();
+    EXPECT_THROW(decode_batch(m, bad.data(), 2), Error);
+    EXPECT_EQ(caches[0].length(), len0);
+    EXPECT_EQ(caches[1].length(), len1);
+    // The same cache twice in one step is refused.
+    std::vector<DecodeSeq> twice = {{&caches[0], one.data(), 1, last[0].data()},
+                                    {&caches[0], one.data(), 1, last[1].data()}};
+    EXPECT_THROW(decode_batch(m, twice.data(), 2), Error);
+  }
 }
 
 TEST(Llama, RejectsBadBatches) {

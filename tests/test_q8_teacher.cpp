@@ -17,6 +17,7 @@
 #include "still/model/export.h"
 #include "still/model/llama.h"
 #include "still/model/load.h"
+#include "still/teach/generate_corpus.h"
 #include "still/teach/teach.h"
 #include "still/util/error.h"
 #include "test_helpers.h"
@@ -117,6 +118,39 @@ TEST(Q8Teacher, DecodeMatchesTheDequantizedModel) {
   }
 }
 
+// Several sequences in one step: few rows take the direct dot products, many the dequantized
+// panels; both equal the dequantized model decoding each sequence alone.
+TEST(Q8Teacher, BatchedDecodeMatchesTheDequantizedModel) {
+  LlamaConfig c = fixtures::flavours()[1].config;
+  TempDir d;
+  std::string path = export_q8(c, 13, d.path + "/m.gguf");
+  auto ref = load_model(path);
+  auto q8 = load_model(path, LoadOptions{.keep_q8 = true});
+  const std::vector<std::vector<int32_t>> prompts = {{5, 77, 200}, {1}, {9, 8, 7, 6}};
+  std::vector<KVCache> caches, refs;
+  std::vector<std::vector<float>> got(3, std::vector<float>(size_t(c.vocab_size)));
+  std::vector<float> want(size_t(c.vocab_size));
+  for (int s = 0; s < 3; ++s) {
+    caches.emplace_back(c, 16);
+    refs.emplace_back(c, 16);
+  }
+  auto step = [&](const std::vector<std::vector<int32_t>>& toks) {
+    std::vector<DecodeSeq> seqs;
+    for (int s = 0; s < 3; ++s)
+      seqs.push_back({&caches[size_t(s)], toks[size_t(s)].data(), int(toks[size_t(s)].size()),
+                      got[size_t(s)].data()});
+    decode_batch(*q8, seqs.data(), 3);
+    for (int s = 0; s < 3; ++s) {
+      decode(*ref, refs[size_t(s)], toks[size_t(s)].data(), int(toks[size_t(s)].size()),
+             want.data());
+      EXPECT_LE(max_abs_diff(got[size_t(s)], want), 1e-4) << "sequence " << s;
+    }
+  };
+  step(prompts);             // 8 rows: dequantized panels
+  step({{17}, {250}, {3}});  // 3 rows: direct dot products
+  step({{2}, {4}, {6}});
+}
+
 TEST(Q8Teacher, HoldsQuantizedBytesLeavesF32SlotsUntouchedAndRefusesTraining) {
   LlamaConfig c = fixtures::base_config();
   c.dim = 256;
@@ -150,6 +184,36 @@ TEST(Q8Teacher, HoldsQuantizedBytesLeavesF32SlotsUntouchedAndRefusesTraining) {
     EXPECT_NE(std::string(e.what()).find("quantized (Q8_0) for inference only"), std::string::npos)
         << e.what();
   }
+}
+
+// Decoding keeps no state in the model, so samples decoded on several threads at once from a
+// Q8_0 teacher kept quantized are the bytes of one at a time.
+TEST(Q8Teacher, ParallelGenerationKeepsQuantizedWeights) {
+  LlamaConfig c = fixtures::flavours()[0].config;
+  c.vocab_size = 256;
+  TempDir d;
+  std::string path = export_q8(c, 17, d.path + "/m.gguf");
+  auto m = load_model(path, LoadOptions{.keep_q8 = true});
+  ASSERT_TRUE(m->has_quantized_weights());
+  ByteTokenizer tok;
+  TeacherHandle th{m.get(), &tok, path, path, std::string(64, '0')};
+  std::string prompts;
+  for (int i = 0; i < 5; ++i) prompts += "{\"prompt\": \"say " + std::to_string(i) + ": \"}\n";
+  write_file_atomic(d.path + "/prompts.jsonl", prompts);
+  std::string out[2];
+  for (int p = 0; p < 2; ++p) {
+    GenerateCorpusOptions o;
+    o.prompts = d.path + "/prompts.jsonl";
+    o.out = d.path + (p ? "/par" : "/one");
+    o.max_new_tokens = 10;
+    o.samples_per_prompt = 2;
+    o.seed = 3;
+    o.parallel = p ? 3 : 1;
+    run_generate_corpus(o, th);
+    out[p] = read_file(o.out + "/generations.jsonl");
+  }
+  EXPECT_FALSE(out[0].empty());
+  EXPECT_EQ(out[0], out[1]);
 }
 
 TEST(Q8Teacher, TeachWritesTheSameSignalAsTheDequantizedTeacher) {
