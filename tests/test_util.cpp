@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "still/tensor/dtype.h"
+#include "still/util/error.h"
+#include "still/util/parallel_errors.h"
 #include "still/util/rng.h"
 #include "still/util/sha256.h"
 
@@ -45,4 +50,36 @@ TEST(DType, Bf16AndF16RoundTrip) {
   EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
 }
 
+}  // namespace still
+
+namespace still {
+namespace {
+
+// An error thrown on a worker thread of a parallel region reaches the caller (the first one
+// of several), instead of terminating the process.
+TEST(ParallelErrors, RethrowsTheFirstErrorOnTheCallingThread) {
+  ParallelErrors errors;
+  std::vector<int> ran(64, 0);
+#pragma omp parallel for schedule(static) num_threads(2)
+  for (int i = 0; i < 64; ++i)
+    errors.run([&] {
+      ran[size_t(i)] = 1;
+      if (i == 17 || i == 50) throw Error("item " + std::to_string(i) + " failed");
+    });
+  EXPECT_TRUE(errors.failed());
+  for (int r : ran) EXPECT_EQ(r, 1);  // the other iterations still ran
+  try {
+    errors.rethrow();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_TRUE(m == "item 17 failed" || m == "item 50 failed") << m;
+  }
+  ParallelErrors none;
+  none.run([] {});
+  EXPECT_FALSE(none.failed());
+  EXPECT_NO_THROW(none.rethrow());
+}
+
+}  // namespace
 }  // namespace still

@@ -8,6 +8,7 @@
 #include "still/kernels/matmul.h"
 #include "still/kernels/parallel.h"
 #include "still/kernels/vexp.h"
+#include "still/util/parallel_errors.h"
 
 namespace still::kernels {
 
@@ -101,31 +102,37 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int64_t kvs = d.kv_stride ? d.kv_stride : int64_t(d.n_kv_heads) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int R = std::min(kRowBlock, T);
+  ParallelErrors errors;
 #pragma omp parallel
   {
-    std::vector<float> scores(size_t(R) * size_t(T));
+    std::vector<float> scores;
+    errors.run([&] { scores.resize(size_t(R) * size_t(T)); });
 #pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < d.B * H; ++bh) {
-      const int64_t b = bh / H;
-      const int h = int(bh % H), g = h / group;
-      const int32_t* pos = positions + b * T;
-      for (int i0 = 0; i0 < T; i0 += R) {
-        const int i1 = std::min(T, i0 + R), n = i1 - i0;
-        const int j0 = first_key(pos, i0, i1), jn = i1 - j0;
-        const float* qb = q + (b * T + i0) * qs + h * hd;
-        const float* kb = k + (b * T + j0) * kvs + g * hd;
-        const float* vb = v + (b * T + j0) * kvs + g * hd;
-        float* S = scores.data();
-        matmul(false, true, n, jn, hd, scale, qb, qs, kb, kvs, 0.0f, S, jn);
-        for (int r = 0; r < n; ++r) {
-          const int i = i0 + r;
-          softmax_row(S + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, nullptr, lse + bh * T + i);
+    for (int64_t bh = 0; bh < d.B * H; ++bh)
+      errors.run([&] {
+        if (scores.empty()) return;  // this thread's allocation failed (reported below)
+        const int64_t b = bh / H;
+        const int h = int(bh % H), g = h / group;
+        const int32_t* pos = positions + b * T;
+        for (int i0 = 0; i0 < T; i0 += R) {
+          const int i1 = std::min(T, i0 + R), n = i1 - i0;
+          const int j0 = first_key(pos, i0, i1), jn = i1 - j0;
+          const float* qb = q + (b * T + i0) * qs + h * hd;
+          const float* kb = k + (b * T + j0) * kvs + g * hd;
+          const float* vb = v + (b * T + j0) * kvs + g * hd;
+          float* S = scores.data();
+          matmul(false, true, n, jn, hd, scale, qb, qs, kb, kvs, 0.0f, S, jn);
+          for (int r = 0; r < n; ++r) {
+            const int i = i0 + r;
+            softmax_row(S + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, nullptr,
+                        lse + bh * T + i);
+          }
+          matmul(false, false, n, hd, jn, 1.0f, S, jn, vb, kvs, 0.0f,
+                 out + (b * T + i0) * os + h * hd, os);
         }
-        matmul(false, false, n, hd, jn, 1.0f, S, jn, vb, kvs, 0.0f,
-               out + (b * T + i0) * os + h * hd, os);
-      }
-    }
+      });
   }
+  errors.rethrow();
 }
 
 // Per (batch row, kv head), its query heads in order, and blocks of query rows: recompute P
@@ -140,49 +147,57 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t kvs = d.kv_stride ? d.kv_stride : int64_t(KVH) * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int R = std::min(kRowBlock, T);
+  ParallelErrors errors;
 #pragma omp parallel
   {
-    std::vector<float> probs(size_t(R) * size_t(T)), dprobs(size_t(R) * size_t(T));
+    std::vector<float> probs, dprobs;
+    errors.run([&] {
+      probs.resize(size_t(R) * size_t(T));
+      dprobs.resize(size_t(R) * size_t(T));
+    });
 #pragma omp for schedule(static)
-    for (int64_t bg = 0; bg < d.B * KVH; ++bg) {
-      const int64_t b = bg / KVH;
-      const int g = int(bg % KVH);
-      const int32_t* pos = positions + b * T;
-      const int64_t base = b * T * kvs + g * hd;
-      for (int j = 0; j < T; ++j) {
-        std::memset(dk + base + j * kvs, 0, sizeof(float) * size_t(hd));
-        std::memset(dv + base + j * kvs, 0, sizeof(float) * size_t(hd));
-      }
-      for (int h = g * group; h < (g + 1) * group; ++h) {
-        for (int i0 = 0; i0 < T; i0 += R) {
-          const int i1 = std::min(T, i0 + R), n = i1 - i0;
-          const int j0 = first_key(pos, i0, i1), jn = i1 - j0;
-          const int64_t qoff = (b * T + i0) * qs + h * hd, kvoff = base + j0 * kvs;
-          const int64_t ooff = (b * T + i0) * os + h * hd;
-          float *P = probs.data(), *dS = dprobs.data();
-          matmul(false, true, n, jn, hd, scale, q + qoff, qs, k + kvoff, kvs, 0.0f, P, jn);
-          for (int r = 0; r < n; ++r) {
-            const int i = i0 + r;
-            softmax_row(P + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0, lse + (b * H + h) * T + i,
-                        nullptr);
-          }
-          matmul(false, true, n, jn, hd, 1.0f, dout + ooff, os, v + kvoff, kvs, 0.0f, dS, jn);
-          for (int r = 0; r < n; ++r) {
-            const int64_t row = ooff + int64_t(r) * os;
-            // Σ_j p_j·dp_j equals dout_i·out_i, so no pass over the keys is needed for it.
-            const float di = dot(dout + row, out + row, hd);
-            float* dsr = dS + int64_t(r) * jn;
-            const float* pr = P + int64_t(r) * jn;
-#pragma omp simd
-            for (int j = 0; j < jn; ++j) dsr[j] = scale * pr[j] * (dsr[j] - di);
-          }
-          matmul(false, false, n, hd, jn, 1.0f, dS, jn, k + kvoff, kvs, 0.0f, dq + qoff, qs);
-          matmul(true, false, jn, hd, n, 1.0f, dS, jn, q + qoff, qs, 1.0f, dk + kvoff, kvs);
-          matmul(true, false, jn, hd, n, 1.0f, P, jn, dout + ooff, os, 1.0f, dv + kvoff, kvs);
+    for (int64_t bg = 0; bg < d.B * KVH; ++bg)
+      errors.run([&] {
+        if (dprobs.empty()) return;  // this thread's allocation failed (reported below)
+        const int64_t b = bg / KVH;
+        const int g = int(bg % KVH);
+        const int32_t* pos = positions + b * T;
+        const int64_t base = b * T * kvs + g * hd;
+        for (int j = 0; j < T; ++j) {
+          std::memset(dk + base + j * kvs, 0, sizeof(float) * size_t(hd));
+          std::memset(dv + base + j * kvs, 0, sizeof(float) * size_t(hd));
         }
-      }
-    }
+        for (int h = g * group; h < (g + 1) * group; ++h) {
+          for (int i0 = 0; i0 < T; i0 += R) {
+            const int i1 = std::min(T, i0 + R), n = i1 - i0;
+            const int j0 = first_key(pos, i0, i1), jn = i1 - j0;
+            const int64_t qoff = (b * T + i0) * qs + h * hd, kvoff = base + j0 * kvs;
+            const int64_t ooff = (b * T + i0) * os + h * hd;
+            float *P = probs.data(), *dS = dprobs.data();
+            matmul(false, true, n, jn, hd, scale, q + qoff, qs, k + kvoff, kvs, 0.0f, P, jn);
+            for (int r = 0; r < n; ++r) {
+              const int i = i0 + r;
+              softmax_row(P + int64_t(r) * jn, jn, i - pos[i] - j0, i - j0,
+                          lse + (b * H + h) * T + i, nullptr);
+            }
+            matmul(false, true, n, jn, hd, 1.0f, dout + ooff, os, v + kvoff, kvs, 0.0f, dS, jn);
+            for (int r = 0; r < n; ++r) {
+              const int64_t row = ooff + int64_t(r) * os;
+              // Σ_j p_j·dp_j equals dout_i·out_i, so no pass over the keys is needed for it.
+              const float di = dot(dout + row, out + row, hd);
+              float* dsr = dS + int64_t(r) * jn;
+              const float* pr = P + int64_t(r) * jn;
+#pragma omp simd
+              for (int j = 0; j < jn; ++j) dsr[j] = scale * pr[j] * (dsr[j] - di);
+            }
+            matmul(false, false, n, hd, jn, 1.0f, dS, jn, k + kvoff, kvs, 0.0f, dq + qoff, qs);
+            matmul(true, false, jn, hd, n, 1.0f, dS, jn, q + qoff, qs, 1.0f, dk + kvoff, kvs);
+            matmul(true, false, jn, hd, n, 1.0f, P, jn, dout + ooff, os, 1.0f, dv + kvoff, kvs);
+          }
+        }
+      });
   }
+  errors.rethrow();
 }
 
 void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache, int n,

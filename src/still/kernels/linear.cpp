@@ -10,6 +10,7 @@
 #include "still/kernels/matmul_bf16.h"
 #include "still/kernels/parallel.h"
 #include "still/util/error.h"
+#include "still/util/parallel_errors.h"
 
 namespace still::kernels {
 namespace {
@@ -24,11 +25,14 @@ void quant_matmul_wt(int64_t N, const float* x, const QuantMatrix& W, float beta
   const int64_t O = W.rows(), I = W.cols();
   if (N <= kDirectRows) {
     // One stored row at a time into a per-thread row buffer, dotted with every row of x.
+    ParallelErrors errors;
 #pragma omp parallel
     {
-      std::vector<float> row(size_t(I), 0.0f);
+      std::vector<float> row;
+      errors.run([&] { row.resize(size_t(I)); });
 #pragma omp for schedule(static)
       for (int64_t o = 0; o < O; ++o) {
+        if (row.empty()) continue;  // this thread's allocation failed (reported below)
         W.rows_f32(o, o + 1, row.data());
         for (int64_t n = 0; n < N; ++n) {
           const float* xn = x + n * I;
@@ -40,6 +44,7 @@ void quant_matmul_wt(int64_t N, const float* x, const QuantMatrix& W, float beta
         }
       }
     }
+    errors.rethrow();
     return;
   }
   // Panels of whole rows that fit the scratch limit, dequantized in parallel, then sgemm.

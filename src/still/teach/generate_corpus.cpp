@@ -19,6 +19,7 @@
 #include "still/train/generated_corpus.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
+#include "still/util/parallel_errors.h"
 #include "still/util/rng.h"
 #include "still/util/sha256.h"
 #include "still/util/text.h"
@@ -399,14 +400,14 @@ GenerateCorpusResult run_shards(const GenerateCorpusOptions& opt,
       int64_t tokens = 0;
       const int64_t jobs = n * S;
       fresh.samples.assign(size_t(jobs), std::string());
-      std::string error;  // the first failure; no exception leaves a thread
+      ParallelErrors errors;  // the first failure; no exception leaves a thread
       // --parallel P: P samples at once, one thread each (the kernels' own parallel regions
       // nest to one thread); each lands in its slot, so the shard does not depend on P.
 #pragma omp parallel for schedule(dynamic, 1) num_threads(opt.parallel) if (opt.parallel > 1)
       for (int64_t q = 0; q < jobs; ++q) {
         const int64_t i = first + q / S;
         const int s = int(q % S);
-        try {
+        errors.run([&] {
           auto j = t.sample(prompts[size_t(i)], i, s);
           int64_t tk = j["prompt_tokens"].get<int64_t>() + j["completion_tokens"].get<int64_t>();
           fresh.samples[size_t(q)] = j.dump();
@@ -421,12 +422,9 @@ GenerateCorpusResult run_shards(const GenerateCorpusOptions& opt,
                           format_count(double(session_tokens) / el).c_str());
             bar.update(done, status);
           }
-        } catch (const std::exception& e) {
-#pragma omp critical(generate_progress)
-          if (error.empty()) error = e.what();
-        }
+        });
       }
-      if (!error.empty()) throw Error(error);
+      errors.rethrow();
       fresh.header = {{"shard", k},
                       {"first_prompt", first},
                       {"prompts", n},
