@@ -3,6 +3,7 @@
 #include "still/tensor/dtype.h"
 #include "still/util/rng.h"
 #include "still/util/sha256.h"
+#include "test_helpers.h"
 
 namespace still {
 
@@ -43,6 +44,30 @@ TEST(DType, Bf16AndF16RoundTrip) {
   EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 1.0f / 256)), 1.0f);
   EXPECT_EQ(f16_to_f32(f32_to_f16(1e-8f)), 0.0f);
   EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+}
+
+}  // namespace still
+
+namespace still {
+
+// require() builds its message only when the check fails (it runs per token in hot loops).
+TEST(Require, BuildsTheMessageOnlyOnFailure) {
+  int built = 0;
+  auto message = [&] {
+    ++built;
+    return std::string("expensive");
+  };
+  for (int i = 0; i < 1000; ++i) require(i >= 0, "token ", i, " bad: ", message);
+  EXPECT_EQ(built, 0);
+  std::string what;
+  try {
+    require(false, "token ", int64_t(-3), " at ", size_t(7), ' ', message, " (", 'x', ")");
+  } catch (const Error& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(what, "token -3 at 7 expensive (x)");
+  EXPECT_EQ(built, 1);
+  EXPECT_EQ(error_of([] { require(false, std::string("one") + " string"); }), "one string");
 }
 
 }  // namespace still

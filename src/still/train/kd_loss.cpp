@@ -309,11 +309,11 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
   for (int r = 0; r < n; ++r) {
     const int32_t* ids = teacher_.ids + (row0 + r) * k;
     if (k == 0 || ids[0] < 0) continue;
-    for (int i = 0; i < k; ++i)
-      require(ids[i] >= 0 && ids[i] < std::max(V, teacher_.teacher_vocab),
-              "teacher signal names token " + std::to_string(ids[i]) +
-                  " but the student's vocabulary has " + std::to_string(V) +
-                  " tokens: teacher and student tokenizers differ");
+    const int32_t limit = std::max(V, teacher_.teacher_vocab);
+    for (int i = 0; i < k; ++i)  // message in pieces: built only when a check fails
+      require(ids[i] >= 0 && ids[i] < limit, "teacher signal names token ", ids[i],
+              " but the student's vocabulary has ", V,
+              " tokens: teacher and student tokenizers differ");
   }
   std::vector<KdRowResult> res(static_cast<size_t>(n));
   std::vector<uint8_t> scored(size_t(n), 0), signal(size_t(n), 0);
