@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "still/kernels/log_softmax.h"
 #include "still/kernels/vexp.h"
 #include "still/util/error.h"
 
@@ -17,12 +18,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // stored teacher says "zero" (a quantised or underflowed entry).
 constexpr double kLogFloor = -50.0;
 
-double log_add_exp(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  double m = std::max(a, b);
-  return m + std::log(std::exp(a - m) + std::exp(b - m));
-}
+using kernels::log_add_exp;
 
 // Log-sum-exps of s = z·inv_tau over the whole row and over the tokens outside K
 // (in_topk marks K). The tail is summed on its own, relative to its own max, so it stays
@@ -350,8 +346,7 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
           kept_ids.push_back(ids[i]);
           kept_logp.push_back(logp[i]);
         } else {
-          double a = tail, b = logp[i], m = std::max(a, b);
-          tail = m + std::log(std::exp(a - m) + std::exp(b - m));
+          tail = log_add_exp(tail, double(logp[i]));
         }
       }
       ids = kept_ids.data();
