@@ -9,6 +9,7 @@
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
 #include "still/train/checkpoint.h"
+#include "still/util/sha256.h"
 #include "test_train_helpers.h"
 
 namespace still {
@@ -87,6 +88,63 @@ TEST(DistilCli, TeachDistilWithBaselineLineageAndRerun) {
   auto errs = error_lines(out);
   ASSERT_EQ(errs.size(), 1u) << out;
   EXPECT_NE(errs[0].find("shard-00001.sig"), std::string::npos) << errs[0];
+}
+
+}  // namespace still
+
+namespace still {
+
+// A signal carries its teacher's tokenizer (copied, hashed in its manifest): `distil` run
+// from another directory than `teach` (whose relative teacher path then names nothing)
+// takes the tokenizer from the signal, and so does the student's checkpoint.
+TEST(DistilCli, SignalCarriesItsTokenizerAndDistilRunsFromAnotherDirectory) {
+  TempDir d;
+  std::string corpus = write_corpus(d.path, 80), out, S = still_cmd();
+  ASSERT_EQ(run_command(S + " -q tokenizer train --data " + corpus + " --vocab-size 300 --out " +
+                            d.path + "/tok.json",
+                        &out),
+            0)
+      << out;
+  write_file_atomic(d.path + "/t.json",
+                    R"({"dim": 32, "n_layers": 1, "n_heads": 2, "ffn_dim": 64,
+                        "vocab_size": 320, "max_seq": 32, "tied_embeddings": true})");
+  write_file_atomic(d.path + "/s.json",
+                    R"({"dim": 16, "n_layers": 1, "n_heads": 2, "ffn_dim": 40,
+                        "vocab_size": 320, "max_seq": 32, "tied_embeddings": true})");
+  const std::string in_d = "cd " + d.path + " && ";
+  ASSERT_EQ(run_command(in_d + S + " -q train --data corpus.txt --tokenizer tok.json --config " +
+                            "t.json --steps 2 --batch 2 --threads 1 --out teacher",
+                        &out),
+            0)
+      << out;
+  ASSERT_EQ(run_command(in_d + S + " -q teach --teacher teacher --data corpus.txt --top-k 4 " +
+                            "--max-windows 8 --shard-windows 4 --threads 1 --out runs/sig",
+                        &out),
+            0)
+      << out;
+  auto meta = nlohmann::json::parse(read_file(d.path + "/runs/sig/signal.json"));
+  EXPECT_EQ(meta["tokenizer"]["file"], "tokenizer");
+  EXPECT_EQ(meta["tokenizer"]["sha256"], sha256_file(d.path + "/tok.json"));
+  EXPECT_TRUE(file_exists(d.path + "/runs/sig/tokenizer/tokenizer.json"));
+  std::filesystem::remove(d.path + "/tok.json");
+  make_dirs(d.path + "/elsewhere");
+  ASSERT_EQ(run_command("cd " + d.path + "/elsewhere && " + S +
+                            " -q distil --signal ../runs/sig --student ../s.json --steps 2 " +
+                            "--batch 2 --eval-every 2 --threads 1 --out student",
+                        &out),
+            0)
+      << out;
+  std::string ck = train::resolve_checkpoint(d.path + "/elsewhere/student");
+  EXPECT_TRUE(file_exists(ck + "/tokenizer/tokenizer.json"));
+  // A damaged copy is named by the signal's manifest check.
+  write_file_atomic(d.path + "/runs/sig/tokenizer/tokenizer.json", "{}");
+  EXPECT_EQ(run_command("cd " + d.path + "/elsewhere && " + S +
+                            " -q distil --signal ../runs/sig --student ../s.json --steps 2 " +
+                            "--batch 2 --threads 1 --out student2",
+                        &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("tokenizer"), std::string::npos) << out;
 }
 
 }  // namespace still

@@ -58,6 +58,11 @@ class FakeEndpoint {
           {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 5}, {"total_tokens", 8}}}};
       res.set_content(out.dump(), "application/json");
     });
+    // llama-server's native route: another request and reply format than OpenAI's.
+    server_.Post("/completions", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"content": " native", "stop": true, "tokens_predicted": 1})",
+                      "application/json");
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -66,7 +71,8 @@ class FakeEndpoint {
     server_.stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  std::string url() const { return host() + "/v1"; }
+  std::string host() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
   httplib::Server server_;
@@ -128,6 +134,31 @@ TEST(GenerateEndpoint, RequestsRetriesAndSamples) {
     EXPECT_NE(m.find("HTTP 404: model not found"), std::string::npos) << m;
     EXPECT_EQ(m.find('\n'), std::string::npos);
   }
+}
+
+// http://host:port without /v1 reaches llama-server's native /completions (or a 404
+// elsewhere): the one-line error says to add /v1.
+TEST(GenerateEndpoint, AUrlWithoutV1SaysToAddIt) {
+  FakeEndpoint fake;
+  GenerateCorpusOptions opt;
+  opt.max_new_tokens = 4;
+  PromptItem p{"x", "the cat", std::nullopt};
+  for (const std::string& base : {fake.host(), fake.host() + "/api"}) {
+    EndpointOptions eo;
+    eo.url = base;
+    eo.model = "teacher-1";
+    eo.retries = 0;
+    std::string m = error_of([&] { generate_endpoint_sample(EndpointTeacher(eo), p, 0, 0, opt); });
+    EXPECT_NE(m.find("pass --endpoint " + base + "/v1"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  // With /v1 no such advice, even when the request is refused.
+  EndpointOptions eo;
+  eo.url = fake.url();
+  eo.model = "nope";
+  std::string m = error_of([&] { generate_endpoint_sample(EndpointTeacher(eo), p, 0, 0, opt); });
+  EXPECT_NE(m.find("model not found"), std::string::npos) << m;
+  EXPECT_EQ(m.find("no /v1"), std::string::npos) << m;
 }
 
 TEST(GenerateEndpoint, DeadEndpointKeepsShardsAndRerunCompletes) {

@@ -127,6 +127,88 @@ TEST(Config, HfJsonRoundTrip) {
   EXPECT_TRUE(back == c);
 }
 
+namespace {
+
+// A small valid HF Llama config.json with `patch` applied over it.
+nlohmann::json hf_config(const nlohmann::json& patch) {
+  nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}},
+                      {"hidden_size", 64},
+                      {"num_hidden_layers", 2},
+                      {"num_attention_heads", 4},
+                      {"intermediate_size", 172},
+                      {"vocab_size", 256},
+                      {"max_position_embeddings", 128}};
+  j.merge_patch(patch);
+  return j;
+}
+
+// The one-line error of from_json on `patch`; fails the test when it is accepted.
+std::string config_error(const nlohmann::json& patch) {
+  std::string e = error_of([&] { LlamaConfig::from_json(hf_config(patch)); });
+  EXPECT_FALSE(e.empty()) << "accepted: " << patch.dump();
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  return e;
+}
+
+}  // namespace
+
+// Numbers out of range, floats where integers go, negatives: one-line errors, never an
+// undefined conversion (fuzz_config found 1e30 in an integer field).
+TEST(Config, RangeChecksNumbersBeforeConversion) {
+  EXPECT_NO_THROW(LlamaConfig::from_json(hf_config({})));
+  EXPECT_NE(config_error({{"hidden_size", 1e30}}).find("hidden_size must be an integer"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"num_hidden_layers", 2.5}}).find("must be an integer"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"vocab_size", 4294967296LL}})
+                .find("vocab_size = 4294967296 is out of "
+                      "range"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"intermediate_size", 18446744073709551615ULL}}).find("out of range"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"num_attention_heads", -4}}).find("must be positive"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"eos_token_id", -2}}).find("eos_token_id must not be negative"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"bos_token_id", {1e300}}}).find("bos_token_id must be an integer"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"rope_theta", 1e300}}).find("rope_theta = 1e+300 is out of range"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"rms_norm_eps", "small"}}).find("rms_norm_eps must be a number"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"tie_word_embeddings", 1}}).find("must be true or false"),
+            std::string::npos);
+}
+
+// HF fields that change the math and are not implemented are refused, never ignored.
+TEST(Config, RefusesHfFieldsThatAreNotImplemented) {
+  EXPECT_NE(config_error({{"hidden_act", "gelu"}}).find("hidden_act \"gelu\" is not supported"),
+            std::string::npos);
+  EXPECT_NO_THROW(LlamaConfig::from_json(hf_config({{"hidden_act", "swish"}})));
+  EXPECT_NE(config_error({{"architectures", {"MistralForCausalLM"}}, {"sliding_window", 64}})
+                .find("sliding_window 64 is smaller than the 128 positions"),
+            std::string::npos);
+  // A window that covers every position, or one switched off (Qwen2), changes nothing.
+  EXPECT_NO_THROW(LlamaConfig::from_json(hf_config({{"sliding_window", 128}})));
+  EXPECT_NO_THROW(
+      LlamaConfig::from_json(hf_config({{"sliding_window", 32}, {"use_sliding_window", false}})));
+  EXPECT_NE(config_error({{"layer_types", {"full_attention", "sliding_attention"}}})
+                .find("sliding_attention"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"attention_bias", true}}).find("attention_bias"), std::string::npos);
+  EXPECT_NO_THROW(LlamaConfig::from_json(
+      hf_config({{"architectures", {"Qwen2ForCausalLM"}}, {"attention_bias", true}})));
+  EXPECT_NE(config_error({{"mlp_bias", true}}).find("mlp_bias"), std::string::npos);
+  EXPECT_NE(config_error({{"partial_rotary_factor", 0.5}}).find("partial_rotary_factor 0.5"),
+            std::string::npos);
+  EXPECT_NO_THROW(LlamaConfig::from_json(hf_config({{"partial_rotary_factor", 1.0}})));
+  EXPECT_NE(config_error({{"rope_scaling", {{"rope_type", "yarn"}, {"factor", 4.0}}}})
+                .find("rope_scaling type 'yarn' is not implemented"),
+            std::string::npos);
+  EXPECT_NO_THROW(
+      LlamaConfig::from_json(hf_config({{"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}}})));
+}
+
 TEST(Safetensors, WriteReadAndRejectLies) {
   TempDir d;
   std::string p = d.path + "/m.safetensors";

@@ -8,6 +8,7 @@
 
 #include "still/io/atomic_file.h"
 #include "still/train/checkpoint.h"
+#include "still/util/sha256.h"
 #include "test_train_helpers.h"
 
 namespace still {
@@ -228,6 +229,77 @@ TEST(TrainCli, TrainsWithATokenizerFileAndCarriesItInTheCheckpoint) {
       << out;
   auto g = nlohmann::json::parse(out);
   EXPECT_EQ(g["prompt_tokens"].get<int>(), 3);  // BOS + "▁the" + "▁cat"
+}
+
+}  // namespace still
+
+namespace still {
+
+// A tokenizer.json under another name (tok.json, or no extension at all) is a tokenizer.json:
+// `train` takes it, the run carries it (copied, hashed in the manifest), and `export`,
+// `generate` and `eval` find it in the run without being told again.
+TEST(TrainCli, ARunCarriesItsTokenizerFileWhateverItIsCalled) {
+  TempDir d;
+  std::string corpus = write_corpus(d.path, 80), tok = d.path + "/tok.json", out;
+  ASSERT_EQ(run_command(still_cmd() + " -q tokenizer train --data " + corpus +
+                            " --vocab-size 300 --out " + tok,
+                        &out),
+            0)
+      << out;
+  std::string renamed = d.path + "/my-vocab";  // by content, not by name
+  write_file_atomic(renamed, read_file(tok));
+  write_file_atomic(d.path + "/cfg.json",
+                    R"({"dim": 32, "n_layers": 1, "n_heads": 2, "ffn_dim": 64,)"
+                    R"( "vocab_size": 320, "max_seq": 32, "tied_embeddings": true})");
+  std::string run = d.path + "/run";
+  ASSERT_EQ(run_command(still_cmd() + " -q train --data " + corpus + " --tokenizer " + tok +
+                            " --config " + d.path + "/cfg.json --seq 32 --batch 2 --steps 2" +
+                            " --threads 1 --out " + run,
+                        &out),
+            0)
+      << out;
+  std::string ck = run + "/checkpoints/step-0000002";
+  ASSERT_TRUE(file_exists(ck + "/tokenizer/tokenizer.json")) << out;
+  auto info = nlohmann::json::parse(read_file(ck + "/tokenizer_info.json"));
+  EXPECT_EQ(info["sha256"], sha256_file(tok));
+  EXPECT_NE(read_file(ck + "/manifest.json").find("tokenizer/tokenizer.json"), std::string::npos);
+  // The original may go away: the run has its own copy.
+  fs::remove(tok);
+  ASSERT_EQ(run_command(still_cmd() + " -q export --model " + run + " --format gguf --out " +
+                            d.path + "/m.gguf",
+                        &out),
+            0)
+      << out;
+  ASSERT_EQ(
+      run_command(
+          still_cmd() + " -q export --model " + run + " --format hf --out " + d.path + "/hf", &out),
+      0)
+      << out;
+  EXPECT_EQ(read_file(d.path + "/hf/tokenizer.json"), read_file(renamed));
+  ASSERT_EQ(run_command(still_cmd() + " -q generate --model " + run +
+                            " --prompt 'the cat' --max-tokens 4 --json",
+                        &out),
+            0)
+      << out;
+  std::string suite = d.path + "/suite.json";
+  ASSERT_EQ(
+      run_command(still_cmd() + " -q eval --suite " + suite + " --make-suite " + corpus, &out), 0)
+      << out;
+  ASSERT_EQ(run_command(still_cmd() + " -q eval --model " + run + " --suite " + suite +
+                            " --limit 1 --out " + d.path + "/res.json",
+                        &out),
+            0)
+      << out;
+  // --tokenizer takes the renamed file too (it was "neither a GGUF file nor a model folder").
+  ASSERT_EQ(run_command(still_cmd() + " -q export --model " + run + " --format gguf --tokenizer " +
+                            renamed + " --out " + d.path + "/m2.gguf",
+                        &out),
+            0)
+      << out;
+  ASSERT_EQ(
+      run_command(still_cmd() + " -q tokenize --tokenizer " + renamed + " --ids 'the cat'", &out),
+      0)
+      << out;
 }
 
 }  // namespace still

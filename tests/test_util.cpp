@@ -8,6 +8,7 @@
 #include "still/util/parallel_errors.h"
 #include "still/util/rng.h"
 #include "still/util/sha256.h"
+#include "test_helpers.h"
 
 namespace still {
 
@@ -82,4 +83,25 @@ TEST(ParallelErrors, RethrowsTheFirstErrorOnTheCallingThread) {
 }
 
 }  // namespace
+
+// require() builds its message only when the check fails (it runs per token in hot loops).
+TEST(Require, BuildsTheMessageOnlyOnFailure) {
+  int built = 0;
+  auto message = [&] {
+    ++built;
+    return std::string("expensive");
+  };
+  for (int i = 0; i < 1000; ++i) require(i >= 0, "token ", i, " bad: ", message);
+  EXPECT_EQ(built, 0);
+  std::string what;
+  try {
+    require(false, "token ", int64_t(-3), " at ", size_t(7), ' ', message, " (", 'x', ")");
+  } catch (const Error& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(what, "token -3 at 7 expensive (x)");
+  EXPECT_EQ(built, 1);
+  EXPECT_EQ(error_of([] { require(false, std::string("one") + " string"); }), "one string");
+}
+
 }  // namespace still

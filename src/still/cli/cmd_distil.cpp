@@ -110,6 +110,9 @@ void register_distil(CLI::App& app) {
       opt.tokenizer = a->tokenizer;
     } else if (sig.meta().tokenizer_kind == "bytes") {
       opt.tokenizer = "bytes";
+    } else if (!sig.meta().tokenizer_file.empty()) {
+      // The signal's own copy (hash-checked with the signal's files): no teacher needed.
+      opt.tokenizer = path_join(sig.dir(), sig.meta().tokenizer_file);
     } else {
       const std::string& teacher = sig.meta().teacher;
       require(file_exists(teacher) || dir_exists(teacher),

@@ -68,6 +68,7 @@ void register_teach(CLI::App& app) {
     log_info("teacher weights: " + format_bytes(double(t.model->weight_bytes())) +
              (q8 ? " in memory (Q8_0 kept quantized)" : " in memory (f32)"));
     TeacherHandle th{t.model.get(), t.tokenizer.get(), a->teacher, t.resolved, t.sha256};
+    a->opt.tokenizer = a->tokenizer;
     if (a->gen.generate) {
       a->gen.opt.out = a->opt.out;
       return run_teach_generate(cmd, a->gen, &th, a->opt.k, a->json);

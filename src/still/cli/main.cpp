@@ -1,12 +1,33 @@
 // `still`: the command-line front end. Parses flags, runs one command, turns a
 // still::Error into one line on stderr and a non-zero exit.
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "still/cli/commands.h"
 #include "still/ledger/manifest.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
+
+namespace {
+
+// CLI11 answers `--help` before it checks the subcommand, so `still serve --help` would
+// print the top-level help and exit 0. The first word that is not a flag (top-level
+// flags take no values) must name a registered subcommand.
+const char* unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') {
+      if (std::strcmp(argv[i], "--") == 0) return i + 1 < argc ? argv[i + 1] : nullptr;
+      continue;
+    }
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->check_name(argv[i])) return nullptr;
+    return argv[i];
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   still::set_command_line(argc, argv);
@@ -34,6 +55,11 @@ int main(int argc, char** argv) {
   still::cli::register_generate(app);
   still::cli::register_tokenize(app);
 
+  if (const char* name = unknown_subcommand(app, argc, argv)) {
+    std::fprintf(stderr, "still: error: unknown command '%s'; run 'still --help' for the list\n",
+                 name);
+    return still::cli::kUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -3,17 +3,12 @@
 #include <cmath>
 #include <limits>
 
+#include "still/kernels/log_softmax.h"
 #include "still/util/error.h"
 
 namespace still::eval {
 
-double log_sum_exp(const float* x, int n) {
-  float m = x[0];
-  for (int i = 1; i < n; ++i) m = std::max(m, x[i]);
-  double s = 0;
-  for (int i = 0; i < n; ++i) s += std::exp(double(x[i]) - double(m));
-  return double(m) + std::log(s);
-}
+using kernels::log_sum_exp;
 
 TargetLogprobs::TargetLogprobs(const Batch& batch)
     : batch_(batch), logprob_(batch.targets.size(), std::numeric_limits<double>::quiet_NaN()) {}
@@ -53,9 +48,8 @@ LossStats TeacherRows::process(int64_t row0, int n, int V, float* logits, bool, 
     int64_t r = row0 + i, s = slot_[size_t(r)];
     if (s < 0) continue;
     const float* row = logits + size_t(i) * V;
-    double lse = log_sum_exp(row, V);
     float* out = rows_.data() + size_t(s) * V;
-    for (int v = 0; v < V; ++v) out[v] = float(double(row[v]) - lse);
+    kernels::log_softmax(row, V, out);
     int32_t t = batch_.targets[size_t(r)];
     if (t < V) st.loss_sum -= out[t];
     st.count += 1;

@@ -74,7 +74,4 @@ class StudentProbe : public LogitLoss {
   Agreement& agree_;
 };
 
-// Numerically stable log-sum-exp of a row, in double.
-double log_sum_exp(const float* x, int n);
-
 }  // namespace still::eval

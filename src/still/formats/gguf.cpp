@@ -1,6 +1,7 @@
 #include "still/formats/gguf.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <unordered_set>
@@ -520,6 +521,15 @@ const GgufTensorInfo& GgufFile::tensor(const std::string& name) const {
   const GgufTensorInfo* t = find_tensor(name);
   if (!t) throw Error(path_ + ": tensor '" + name + "' is missing");
   return *t;
+}
+
+bool is_gguf_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char m[4] = {};
+  const size_t n = std::fread(m, 1, 4, f);
+  std::fclose(f);
+  return n == 4 && std::memcmp(m, "GGUF", 4) == 0;
 }
 
 }  // namespace still

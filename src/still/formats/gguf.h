@@ -29,6 +29,9 @@ enum class GgufValueType : uint32_t {
   kF64 = 12,
 };
 std::string gguf_value_type_name(GgufValueType t);  // "u32", "string", "array", ...
+// True when the file at `path` starts with the GGUF magic (false when it cannot be read).
+bool is_gguf_file(const std::string& path);
+
 // Bytes of one value of a fixed-size type; 0 for string and array (variable size).
 size_t gguf_scalar_size(GgufValueType t);
 

@@ -8,6 +8,7 @@
 
 #include "still/io/atomic_file.h"
 #include "still/util/error.h"
+#include "still/util/json_number.h"
 #include "still/util/sha256.h"
 
 namespace still {
@@ -90,9 +91,12 @@ Manifest Manifest::from_json(const nlohmann::json& j) {
   try {
     m.kind = j.at("kind").get<std::string>();
     m.command = j.value("command", std::vector<std::string>{});
-    for (auto& f : j.at("files"))
-      m.files_.push_back({f.at("name").get<std::string>(), f.at("sha256").get<std::string>(),
-                          f.at("bytes").get<uint64_t>()});
+    for (auto& f : j.at("files")) {
+      auto bytes = json_number_as<uint64_t>(f.at("bytes"));
+      require(bytes.has_value(), "malformed manifest: a file's bytes is not a byte count");
+      m.files_.push_back(
+          {f.at("name").get<std::string>(), f.at("sha256").get<std::string>(), *bytes});
+    }
     for (auto& in : j.value("inputs", nlohmann::json::array()))
       m.inputs.push_back({in.value("role", ""), in.value("path", ""), in.value("sha256", ""),
                           in.value("manifest", nlohmann::json())});
@@ -100,8 +104,11 @@ Manifest Manifest::from_json(const nlohmann::json& j) {
     m.compute.wall_seconds = c.value("wall_seconds", 0.0);
     m.compute.cpu_seconds = c.value("cpu_seconds", 0.0);
     m.compute.flops = c.value("flops", 0.0);
-    m.compute.tokens = c.value("tokens", int64_t(0));
-    m.compute.threads = c.value("threads", 0);
+    auto tokens = json_member_as<int64_t>(c, "tokens", 0);
+    auto threads = json_member_as<int>(c, "threads", 0);
+    require(tokens && threads, "malformed manifest: compute tokens/threads out of range");
+    m.compute.tokens = *tokens;
+    m.compute.threads = *threads;
     m.extra = j.value("extra", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed manifest: ") + e.what());

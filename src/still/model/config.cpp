@@ -1,7 +1,10 @@
 #include "still/model/config.h"
 
+#include <type_traits>
+
 #include "still/io/atomic_file.h"
 #include "still/util/error.h"
+#include "still/util/json_number.h"
 
 namespace still {
 
@@ -71,16 +74,87 @@ LlamaConfig LlamaConfig::preset(const std::string& name) {
 
 namespace {
 
+// The JSON value as a T, range-checked before conversion (util/json_number.h).
+template <typename T>
+T checked_get(const nlohmann::json& v, const char* key) {
+  if constexpr (std::is_same_v<T, bool>) {
+    require(v.is_boolean(), "config: ", key, " must be true or false (got ", v.dump(), ")");
+    return v.get<bool>();
+  } else {
+    constexpr bool integral = std::is_integral_v<T>;
+    require(integral ? v.is_number_integer() : v.is_number(), "config: ", key, " must be ",
+            integral ? "an integer" : "a number", " (got ", v.dump(), ")");
+    std::optional<T> x = json_number_as<T>(v);
+    require(x.has_value(), "config: ", key, " = ", v.dump(), " is out of range; fix the file");
+    return *x;
+  }
+}
+
 template <typename T>
 bool get_any(const nlohmann::json& j, std::initializer_list<const char*> keys, T& out) {
   for (const char* k : keys) {
     auto it = j.find(k);
     if (it != j.end() && !it->is_null()) {
-      out = it->get<T>();
+      out = checked_get<T>(*it, k);
       return true;
     }
   }
   return false;
+}
+
+// A token id: an integer >= 0, or a list of them (Llama 3.1 lists several EOS ids: the
+// first one is kept).
+int token_id(const nlohmann::json& v, const char* key) {
+  if (v.is_array()) return v.empty() ? -1 : token_id(v[0], key);
+  int id = checked_get<int>(v, key);
+  require(id >= 0, "config: ", key, " must not be negative (got ", id, ")");
+  return id;
+}
+
+bool json_true(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
+}
+
+// HF fields that change the math and that still does not implement: refused, never
+// ignored (a model loaded without them would silently compute something else).
+void refuse_unimplemented(const nlohmann::json& j, const LlamaConfig& c) {
+  if (j.contains("hidden_act") && !j["hidden_act"].is_null()) {
+    const auto& act = j["hidden_act"];
+    require(act == "silu" || act == "swish", "config: hidden_act ", act.dump(),
+            " is not supported (still implements silu/swish only)");
+  }
+  // Qwen2 configs carry a sliding_window that use_sliding_window=false switches off.
+  const bool sliding_off = j.contains("use_sliding_window") && j["use_sliding_window"] == false;
+  if (!sliding_off && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+    int w = checked_get<int>(j["sliding_window"], "sliding_window");
+    require(w >= c.max_seq, "config: sliding_window ", w, " is smaller than the ", c.max_seq,
+            " positions of max_position_embeddings; sliding-window attention is not "
+            "implemented yet");
+  }
+  if (j.contains("layer_types") && j["layer_types"].is_array())
+    for (const auto& t : j["layer_types"])
+      require(t == "full_attention", "config: layer_types holds ", t.dump(),
+              "; only full_attention layers are implemented");
+  // still's own files write qkv_bias; HF's attention_bias also puts a bias on o_proj.
+  require(j.contains("qkv_bias") || c.architecture == "Qwen2ForCausalLM" ||
+              !json_true(j, "attention_bias"),
+          "config: attention_bias (biases on q/k/v/o projections) is not implemented");
+  require(!json_true(j, "mlp_bias"), "config: mlp_bias (biases in the MLP) is not implemented");
+  if (j.contains("partial_rotary_factor") && !j["partial_rotary_factor"].is_null())
+    require(checked_get<float>(j["partial_rotary_factor"], "partial_rotary_factor") == 1.0f,
+            "config: partial_rotary_factor ", j["partial_rotary_factor"].dump(),
+            " is not implemented (rotary embeddings cover the whole head)");
+  if (c.rope_scaling.is_object()) {
+    std::string type = "default";
+    for (const char* k : {"rope_type", "type"})
+      if (c.rope_scaling.contains(k) && c.rope_scaling[k].is_string())
+        type = c.rope_scaling[k].get<std::string>();
+    require(type == "default" || type == "linear" || type == "llama3",
+            "config: rope_scaling type '", type,
+            "' is not implemented (still implements default, linear and llama3)");
+  } else {
+    require(c.rope_scaling.is_null(), "config: rope_scaling must be an object or null");
+  }
 }
 
 }  // namespace
@@ -112,14 +186,12 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
     get_any(j, {"rope_theta"}, c.rope_theta);
     get_any(j, {"norm_eps", "rms_norm_eps"}, c.norm_eps);
     get_any(j, {"tied_embeddings", "tie_word_embeddings"}, c.tied_embeddings);
-    get_any(j, {"qkv_bias", "attention_bias"}, c.qkv_bias);
+    get_any(j, {"qkv_bias"}, c.qkv_bias);
     get_any(j, {"qk_norm"}, c.qk_norm);
-    // Token ids may be lists (Llama 3.1 lists several EOS ids): the first one is kept.
     for (auto [key, out] : {std::pair{"bos_token_id", &c.bos_token_id},
                             std::pair{"eos_token_id", &c.eos_token_id}}) {
       auto it = j.find(key);
-      if (it == j.end() || it->is_null()) continue;
-      *out = it->is_array() ? (it->empty() ? -1 : (*it)[0].get<int>()) : it->get<int>();
+      if (it != j.end() && !it->is_null()) *out = token_id(*it, key);
     }
     if (j.contains("rope_scaling")) c.rope_scaling = j["rope_scaling"];
     if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
@@ -136,6 +208,7 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
     // Qwen2 always has qkv bias; Qwen3 always has q/k norm (their configs don't say so).
     if (c.architecture == "Qwen2ForCausalLM" && !j.contains("qkv_bias")) c.qkv_bias = true;
     if (c.architecture == "Qwen3ForCausalLM" && !j.contains("qk_norm")) c.qk_norm = true;
+    refuse_unimplemented(j, c);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("config: a field has the wrong type (") + e.what() + ")");
   }

@@ -75,9 +75,8 @@ void check_seq(const LlamaConfig& c, const DecodeSeq& s) {
   const KVCache& cache = *s.cache;
   require(cache.capacity() > 0 && c.n_layers > 0, "decode: empty model or cache");
   for (int t = 0; t < s.n; ++t)
-    require(s.tokens[t] >= 0 && s.tokens[t] < c.vocab_size,
-            "decode: token " + std::to_string(s.tokens[t]) + " is outside the vocabulary of " +
-                std::to_string(c.vocab_size));
+    require(s.tokens[t] >= 0 && s.tokens[t] < c.vocab_size, "decode: token ", s.tokens[t],
+            " is outside the vocabulary of ", c.vocab_size);
   require(int64_t(cache.length()) + s.n <= cache.capacity(),
           "decode: the KV cache holds " + std::to_string(cache.capacity()) + " tokens; " +
               std::to_string(cache.length()) + " + " + std::to_string(s.n) +

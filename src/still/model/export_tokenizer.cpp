@@ -1,5 +1,6 @@
 #include "still/model/export_tokenizer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include "still/formats/gguf.h"
 #include "still/formats/tokenizer/regex_splitter.h"
+#include "still/formats/tokenizer/tokenizer.h"
 #include "still/formats/tokenizer/tokenizer_json_writer.h"
 #include "still/io/atomic_file.h"
 #include "still/model/load.h"
@@ -50,7 +52,33 @@ struct Source {
   enum Kind { kBytes, kGguf, kTokenizerJson, kNone } kind = kNone;
   std::string path;    // the GGUF or tokenizer.json
   std::string folder;  // the HF folder / checkpoint, when there is one
+  std::string copy;    // a checkpoint's copy of its tokenizer's files (tokenizer/)
 };
+
+// The tokenizer inside a checkpoint's copy (a file, or a folder of them), by content.
+Source checkpoint_copy(const std::string& path) {
+  std::vector<std::string> files;
+  if (dir_exists(path)) {
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+  } else if (file_exists(path)) {
+    files.push_back(path);
+  }
+  Source s;
+  for (const auto& f : files) {
+    if (is_gguf_file(f))
+      s.kind = Source::kGguf;
+    else if (is_tokenizer_json_file(f))
+      s.kind = Source::kTokenizerJson;
+    else
+      continue;
+    s.path = f;
+    s.copy = dir_exists(path) ? path : parent_dir(path);
+    return s;
+  }
+  return s;
+}
 
 Source resolve(const std::string& source, int vocab_size) {
   Source s;
@@ -59,7 +87,7 @@ Source resolve(const std::string& source, int vocab_size) {
     return s;
   }
   if (file_exists(source)) {
-    if (std::filesystem::path(source).filename() == "tokenizer.json") {
+    if (is_tokenizer_json_file(source)) {  // by content: it may be called anything
       s.kind = Source::kTokenizerJson;
       s.path = source;
       return s;
@@ -82,6 +110,12 @@ Source resolve(const std::string& source, int vocab_size) {
     if (j.is_object() && j.value("kind", "") == "bytes") {
       s.kind = Source::kBytes;
       return s;
+    }
+    // A checkpoint trained with a tokenizer file carries a copy of it (train/checkpoint.h).
+    if (j.is_object() && j.contains("file") && j["file"].is_string()) {
+      Source c = checkpoint_copy(path_join(loc.path, j["file"].get<std::string>()));
+      c.folder = loc.path;
+      if (c.kind != Source::kNone) return c;
     }
   }
   std::string tj = path_join(loc.path, "tokenizer.json");
@@ -382,11 +416,19 @@ std::string write_hf_tokenizer(const std::string& source, const LlamaConfig& con
       if (j.is_object() && j.contains("file") && j["file"].is_string())
         names.push_back(std::filesystem::path(j["file"].get<std::string>()).filename());
     }
-    for (auto& n : names) {
-      std::string src = path_join(s.folder, n), dst = path_join(out_dir, n);
-      if (!file_exists(src) || std::filesystem::exists(dst)) continue;
-      write_file_atomic(dst, read_file(src));
-      copied.push_back(n);
+    for (const std::string& dir : {s.copy, s.folder}) {
+      if (dir.empty()) continue;
+      for (auto& n : names) {
+        std::string src = path_join(dir, n), dst = path_join(out_dir, n);
+        if (!file_exists(src) || std::filesystem::exists(dst)) continue;
+        write_file_atomic(dst, read_file(src));
+        copied.push_back(n);
+      }
+    }
+    // A copy kept under another name is still the tokenizer.json HF tools look for.
+    if (s.kind == Source::kTokenizerJson && !file_exists(path_join(out_dir, "tokenizer.json"))) {
+      write_file_atomic(path_join(out_dir, "tokenizer.json"), read_file(s.path));
+      copied.push_back("tokenizer.json");
     }
     if (!copied.empty()) {
       std::string r = "copied";

@@ -59,23 +59,19 @@ kernels::RopeScaling rope_scaling_of(const LlamaConfig& c) {
 
 // Checks a batch against the model before any kernel runs (kernels trust their inputs).
 void check_batch(const Batch& b, const LlamaConfig& c) {
-  require(b.B > 0 && b.T > 0, "batch: B and T must be positive (got B=" + std::to_string(b.B) +
-                                  " T=" + std::to_string(b.T) + ")");
+  require(b.B > 0 && b.T > 0, "batch: B and T must be positive (got B=", b.B, " T=", b.T, ")");
   const size_t n = size_t(b.B) * size_t(b.T);
   require(b.tokens.size() == n && b.targets.size() == n && b.positions.size() == n,
-          "batch: tokens/targets/positions must each hold B*T = " + std::to_string(n) + " entries");
+          "batch: tokens/targets/positions must each hold B*T = ", n, " entries");
+  // Per token: the messages are passed in pieces so only a failing check builds one.
   for (size_t i = 0; i < n; ++i) {
     const int t = int(i % size_t(b.T));
-    require(b.tokens[i] >= 0 && b.tokens[i] < c.vocab_size,
-            "batch: token " + std::to_string(b.tokens[i]) + " at index " + std::to_string(i) +
-                " is outside the vocabulary of " + std::to_string(c.vocab_size));
-    require(b.targets[i] >= -1 && b.targets[i] < c.vocab_size,
-            "batch: target " + std::to_string(b.targets[i]) + " at index " + std::to_string(i) +
-                " is outside the vocabulary (or -1 for masked)");
-    require(b.positions[i] >= 0 && b.positions[i] <= t,
-            "batch: position " + std::to_string(b.positions[i]) + " at index " + std::to_string(i) +
-                " must be in [0, " + std::to_string(t) +
-                "] (a document cannot start before its row)");
+    require(b.tokens[i] >= 0 && b.tokens[i] < c.vocab_size, "batch: token ", b.tokens[i],
+            " at index ", i, " is outside the vocabulary of ", c.vocab_size);
+    require(b.targets[i] >= -1 && b.targets[i] < c.vocab_size, "batch: target ", b.targets[i],
+            " at index ", i, " is outside the vocabulary (or -1 for masked)");
+    require(b.positions[i] >= 0 && b.positions[i] <= t, "batch: position ", b.positions[i],
+            " at index ", i, " must be in [0, ", t, "] (a document cannot start before its row)");
   }
 }
 

@@ -79,6 +79,13 @@ EndpointTeacher::EndpointTeacher(EndpointOptions opt) : opt_(std::move(opt)) {
   if (url_.size() < suffix.size() ||
       url_.compare(url_.size() - suffix.size(), suffix.size(), suffix) != 0)
     url_ += suffix;
+  // http://host:port without /v1 reaches llama-server's native /completions (another
+  // request and reply format) or a 404: say what to pass instead when that fails.
+  if (url_.find("/v1/") == std::string::npos) {
+    const std::string base = url_.substr(0, url_.size() - suffix.size());
+    v1_hint_ = "; the URL has no /v1: OpenAI-compatible servers (llama-server, vLLM) answer at " +
+               base + "/v1/completions, so pass --endpoint " + base + "/v1";
+  }
 }
 
 EndpointCompletion EndpointTeacher::complete(const std::string& prompt, int max_tokens,
@@ -109,7 +116,7 @@ EndpointCompletion EndpointTeacher::complete(const std::string& prompt, int max_
               "endpoint " + url_ +
                   " answered without choices[0].text (is it a completions "
                   "API?): " +
-                  error_text(r.body));
+                  error_text(r.body) + v1_hint_);
       const auto& ch = j["choices"][0];
       EndpointCompletion c;
       c.text = ch["text"].get<std::string>();
@@ -128,8 +135,8 @@ EndpointCompletion EndpointTeacher::complete(const std::string& prompt, int max_
     last = r.curl != CURLE_OK ? std::string(curl_easy_strerror(r.curl))
                               : "HTTP " + std::to_string(r.status) + ": " + error_text(r.body);
     if (!retryable)
-      throw Error("endpoint " + url_ + " refused the request (" + last +
-                  "); check --endpoint-model and the API key");
+      throw Error("endpoint " + url_ + " refused the request (" + last + ")" +
+                  (v1_hint_.empty() ? "; check --endpoint-model and the API key" : v1_hint_));
     if (attempt >= opt_.retries)
       throw Error("endpoint " + url_ + " is not answering (" + last + ") after " +
                   std::to_string(attempt + 1) +

@@ -39,6 +39,7 @@ class EndpointTeacher {
  private:
   EndpointOptions opt_;
   std::string url_;
+  std::string v1_hint_;  // advice appended to errors when the URL has no /v1 (else "")
 };
 
 }  // namespace still

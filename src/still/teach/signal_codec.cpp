@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "still/kernels/log_softmax.h"
 #include "still/util/error.h"
 
 namespace still {
@@ -110,10 +111,9 @@ void decode_signal_block(int k, int n, int vocab, std::string_view in, const Sig
       prev = id;
     }
     // Renormalise: top-k plus tail sum to one.
-    double m = top;
-    double s = std::isfinite(lt) ? std::exp(lt - m) : 0.0;
-    for (double v : tmp_lp) s += std::exp(v - m);
-    double log_z = m + std::log(s);
+    const double tail = std::isfinite(lt) ? lt : -INFINITY;
+    const double log_z = kernels::log_sum_exp_from(
+        top, int64_t(k) + 1, [&](int64_t i) { return i == 0 ? tail : tmp_lp[size_t(i - 1)]; });
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int a, int b) {
       return tmp_lp[size_t(a)] > tmp_lp[size_t(b)] ||

@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "still/formats/safetensors.h"
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
 #include "still/util/error.h"
+#include "still/util/json_number.h"
 
 namespace still {
 
@@ -16,6 +18,15 @@ std::string SignalMeta::shard_name(int64_t s) const {
   return buf;
 }
 
+nlohmann::json SignalMeta::tokenizer_json() const {
+  nlohmann::json t = {{"kind", tokenizer_kind}, {"fingerprint", tokenizer_fingerprint}};
+  if (!tokenizer_file.empty()) {
+    t["file"] = tokenizer_file;
+    t["sha256"] = tokenizer_sha256;
+  }
+  return t;
+}
+
 nlohmann::json SignalMeta::to_json() const {
   return {{"format", "still-signal/1"},
           {"k", k},
@@ -23,9 +34,12 @@ nlohmann::json SignalMeta::to_json() const {
           {"window_tokens", T},
           {"num_windows", num_windows},
           {"windows_per_shard", windows_per_shard},
-          {"quantization", {{"top1_and_tail_step_nats", 1.0 / 1024}, {"logp_step_nats", quant.logp_step},
-                            {"levels", 256}, {"compression", "zstd-9"}}},
-          {"tokenizer", {{"kind", tokenizer_kind}, {"fingerprint", tokenizer_fingerprint}}},
+          {"quantization",
+           {{"top1_and_tail_step_nats", 1.0 / 1024},
+            {"logp_step_nats", quant.logp_step},
+            {"levels", 256},
+            {"compression", "zstd-9"}}},
+          {"tokenizer", tokenizer_json()},
           {"teacher", {{"path", teacher}, {"sha256", teacher_sha256}}},
           {"data_sha256", data_sha256},
           {"bos_policy", bos_policy}};
@@ -35,14 +49,24 @@ SignalMeta SignalMeta::from_json(const nlohmann::json& j, const std::string& wha
   SignalMeta m;
   try {
     require(j.at("format") == "still-signal/1", what + ": unknown signal format");
-    m.k = j.at("k");
-    m.teacher_vocab = j.at("teacher_vocab");
-    m.T = j.at("window_tokens");
-    m.num_windows = j.at("num_windows");
-    m.windows_per_shard = j.at("windows_per_shard");
-    m.quant.logp_step = j.at("quantization").at("logp_step_nats");
+    // Range-checked before conversion: a float or huge number is an error, not UB.
+    auto num = [&](const nlohmann::json& v, auto& out, const char* key) {
+      auto x = json_number_as<std::remove_reference_t<decltype(out)>>(v);
+      require(x.has_value(), what, ": signal metadata field ", key, " is out of range");
+      out = *x;
+    };
+    num(j.at("k"), m.k, "k");
+    num(j.at("teacher_vocab"), m.teacher_vocab, "teacher_vocab");
+    num(j.at("window_tokens"), m.T, "window_tokens");
+    num(j.at("num_windows"), m.num_windows, "num_windows");
+    num(j.at("windows_per_shard"), m.windows_per_shard, "windows_per_shard");
+    num(j.at("quantization").at("logp_step_nats"), m.quant.logp_step, "logp_step_nats");
     m.tokenizer_kind = j.at("tokenizer").at("kind");
     m.tokenizer_fingerprint = j.at("tokenizer").at("fingerprint");
+    m.tokenizer_file = j.at("tokenizer").value("file", "");
+    m.tokenizer_sha256 = j.at("tokenizer").value("sha256", "");
+    require(m.tokenizer_file.empty() || m.tokenizer_file == "tokenizer",
+            what + ": the signal's tokenizer must be its tokenizer/ folder");
     m.teacher = j.at("teacher").at("path");
     m.teacher_sha256 = j.at("teacher").at("sha256");
     m.data_sha256 = j.at("data_sha256");

@@ -4,6 +4,7 @@
 //   windows.safetensors  the exact token windows the teacher saw (tokens, positions,
 //                        targets as [windows, T] int32), so the student trains on them
 //   shard-00000.sig ...  the signal for windows [s·W, (s+1)·W), W = windows_per_shard
+//   tokenizer/           a copy of the teacher's tokenizer files (so distil needs no teacher)
 //   manifest.json        hashes of all of the above, inputs, command, compute
 #pragma once
 #include <cstdint>
@@ -27,6 +28,10 @@ struct SignalMeta {
   int windows_per_shard = 64;
   SignalQuant quant;
   std::string tokenizer_kind, tokenizer_fingerprint;
+  // The signal's own copy of the teacher's tokenizer ("tokenizer", a folder inside the
+  // signal) and the SHA-256 of its main file; empty for the byte tokenizer, for signals
+  // made before copies were kept, and for a tokenizer only a whole-model GGUF holds.
+  std::string tokenizer_file, tokenizer_sha256;
   std::string teacher;         // the teacher as given by the user
   std::string teacher_sha256;  // of its manifest (or model file)
   std::string data_sha256;     // of the corpus file
@@ -35,6 +40,7 @@ struct SignalMeta {
   int64_t num_shards() const { return (num_windows + windows_per_shard - 1) / windows_per_shard; }
   std::string shard_name(int64_t s) const;
   nlohmann::json to_json() const;
+  nlohmann::json tokenizer_json() const;
   static SignalMeta from_json(const nlohmann::json& j, const std::string& what);
 };
 

@@ -1,11 +1,12 @@
 #include "still/teach/signal_quality.h"
 
-#include <cmath>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "still/io/atomic_file.h"
+#include "still/kernels/log_softmax.h"
 #include "still/teach/signal_shard.h"
 #include "still/teach/topk_collector.h"
 #include "still/train/kd_loss.h"
@@ -54,11 +55,7 @@ SignalQuality measure_signal_quality(const float* teacher, const float* student,
                               tail2[size_t(r)], k, V, -1, fkl, nullptr, 1)
                            .kl;
     // Full-vocabulary KL(p‖q).
-    double mt = -INFINITY, mz = -INFINITY;
-    for (int j = 0; j < V; ++j) mt = std::max(mt, double(t[j])), mz = std::max(mz, double(z[j]));
-    double st = 0, sz = 0;
-    for (int j = 0; j < V; ++j) st += std::exp(t[j] - mt), sz += std::exp(z[j] - mz);
-    double lt = mt + std::log(st), lz = mz + std::log(sz), kl_full = 0;
+    double lt = kernels::log_sum_exp(t, V), lz = kernels::log_sum_exp(z, V), kl_full = 0;
     for (int j = 0; j < V; ++j) {
       double lp = t[j] - lt;
       kl_full += std::exp(lp) * (lp - (z[j] - lz));

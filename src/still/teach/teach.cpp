@@ -7,7 +7,9 @@
 
 #include "still/io/atomic_file.h"
 #include "still/ledger/manifest.h"
+#include "still/model/open_model.h"
 #include "still/teach/topk_collector.h"
+#include "still/train/checkpoint.h"
 #include "still/train/corpus.h"
 #include "still/train/packing.h"
 #include "still/util/error.h"
@@ -60,6 +62,18 @@ bool shard_is_good(const std::string& path, const SignalMeta& meta, int64_t rows
   }
 }
 
+// The files of the teacher's tokenizer, copied into the signal so that `still distil`
+// needs neither the teacher nor the directory `teach` ran in. Empty for the byte tokenizer
+// and for one only a whole-model GGUF holds (the signal then names the teacher).
+std::vector<std::string> signal_tokenizer_files(const TeachOptions& opt,
+                                                const TeacherHandle& teacher) {
+  if (teacher.tokenizer->kind() == "bytes") return {};
+  const std::string source =
+      !opt.tokenizer.empty() ? opt.tokenizer : model_tokenizer_spec(teacher.path);
+  if (!file_exists(source) && !dir_exists(source)) return {};  // e.g. a kind, not a file
+  return train::tokenizer_source_files(source);
+}
+
 }  // namespace
 
 TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
@@ -89,6 +103,11 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
   meta.teacher_sha256 = teacher.sha256;
   meta.data_sha256 = sha256_file(opt.data);
   meta.bos_policy = teacher.tokenizer->bos_id() >= 0 ? "bos+eos per document" : "none";
+  const std::vector<std::string> tokenizer_files = signal_tokenizer_files(opt, teacher);
+  if (!tokenizer_files.empty()) {
+    meta.tokenizer_file = "tokenizer";
+    meta.tokenizer_sha256 = sha256_file(tokenizer_files[0]);
+  }
 
   Batch windows = make_windows(opt.data, *teacher.tokenizer, T, opt.max_windows);
   meta.num_windows = windows.B;
@@ -186,6 +205,7 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
   m.add_input("data", opt.data);
   m.add_file(opt.out, "signal.json");
   m.add_file(opt.out, "windows.safetensors");
+  if (!tokenizer_files.empty()) train::copy_tokenizer_files(tokenizer_files, opt.out, m);
   for (int64_t s = 0; s < n_shards; ++s) {
     m.add_file(opt.out, meta.shard_name(s));
     res.signal_bytes += std::filesystem::file_size(path_join(opt.out, meta.shard_name(s)));

@@ -23,6 +23,7 @@ struct TeachOptions {
   int windows_per_shard = 64;
   float logp_step = 1.0f / 256;
   int64_t max_windows = 0;  // 0 = the whole corpus
+  std::string tokenizer;    // what the teacher's tokenizer was loaded from; "" = its own
 };
 
 struct TeacherHandle {

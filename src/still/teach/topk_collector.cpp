@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "still/kernels/log_softmax.h"
+
 namespace still {
 
 void TopKRow::extract(const float* z, int V, int k, int32_t* ids, float* logp, float* log_tail,
@@ -16,20 +18,12 @@ void TopKRow::extract(const float* z, int V, int k, int32_t* ids, float* logp, f
 
   // Log-sum-exp over the top-k and, separately, over the rest (relative to its own max) so a
   // tiny tail mass keeps its precision.
-  double top_max = z[idx[0]];
-  double top_sum = 0;
-  for (int i = 0; i < k; ++i) top_sum += std::exp(double(z[idx[size_t(i)]]) - top_max);
-  double lse_top = top_max + std::log(top_sum);
+  auto logit = [&](int64_t j) { return double(z[idx[size_t(j)]]); };
+  // The top-k are sorted: the first is their max.
+  const double lse_top = kernels::log_sum_exp_from(logit(0), k, logit);
   double lse_tail = -std::numeric_limits<double>::infinity();
-  if (k < V) {
-    double tail_max = -std::numeric_limits<double>::infinity();
-    for (int j = k; j < V; ++j) tail_max = std::max(tail_max, double(z[idx[size_t(j)]]));
-    double s = 0;
-    for (int j = k; j < V; ++j) s += std::exp(double(z[idx[size_t(j)]]) - tail_max);
-    lse_tail = tail_max + std::log(s);
-  }
-  double m = std::max(lse_top, lse_tail);
-  double lse_all = m + std::log(std::exp(lse_top - m) + std::exp(lse_tail - m));
+  if (k < V) lse_tail = kernels::log_sum_exp(V - k, [&](int64_t j) { return logit(k + j); });
+  const double lse_all = kernels::log_add_exp(lse_top, lse_tail);
   for (int i = 0; i < k; ++i) {
     ids[i] = idx[size_t(i)];
     logp[i] = float(double(z[idx[size_t(i)]]) - lse_all);

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <thread>
 
+#include "still/formats/gguf.h"
 #include "still/io/atomic_file.h"
 #include "still/model/weights_io.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
+#include "still/util/sha256.h"
 
 namespace still::train {
 namespace fs = std::filesystem;
@@ -63,6 +65,16 @@ nlohmann::json read_json(const std::string& path) {
   return j;
 }
 
+// The name a tokenizer file gets in a checkpoint's tokenizer/: the primary file under the
+// name load_tokenizer() looks for in a folder (a tokenizer.json may have been called
+// tok.json), companions under their own.
+std::string copy_name(const std::string& file, bool primary) {
+  std::string name = fs::path(file).filename().string();
+  if (!primary || name == "encoder.json" || is_gguf_file(file)) return name;
+  if (is_tokenizer_json_file(file)) return "tokenizer.json";
+  return "tokenizer.model";  // the only other primary file: a SentencePiece model
+}
+
 }  // namespace
 
 std::vector<std::string> tokenizer_source_files(const std::string& path) {
@@ -81,12 +93,26 @@ std::vector<std::string> tokenizer_source_files(const std::string& path) {
   if (fs::path(file).extension() == ".gguf" && fs::file_size(file) > (64u << 20)) return {};
   std::vector<std::string> out = {file};
   std::string name = fs::path(file).filename().string();
-  std::string beside = name == "encoder.json"    ? "vocab.bpe"
-                       : name.ends_with(".json") ? "tokenizer_config.json"
-                                                 : "";
+  std::string beside = name == "encoder.json"         ? "vocab.bpe"
+                       : is_tokenizer_json_file(file) ? "tokenizer_config.json"
+                                                      : "";
   if (!beside.empty() && file_exists(path_join(parent_dir(file), beside)))
     out.push_back(path_join(parent_dir(file), beside));
   return out;
+}
+
+std::string copy_tokenizer_files(const std::vector<std::string>& files, const std::string& dir,
+                                 Manifest& m) {
+  require(!files.empty(), "internal: no tokenizer files to copy into ", dir);
+  make_dirs(path_join(dir, "tokenizer"));
+  std::string first;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string rel = "tokenizer/" + copy_name(files[i], i == 0);
+    write_file_atomic(path_join(dir, rel), read_file(files[i]));
+    m.add_file(dir, rel);
+    if (i == 0) first = sha256_file(path_join(dir, rel));
+  }
+  return first;
 }
 
 std::string checkpoint_name(int64_t step) {
@@ -136,12 +162,7 @@ std::string save_checkpoint(const std::string& run_dir, const CheckpointContents
     m.add_file(tmp, "trainer_state.json");
     nlohmann::json tok = c.tokenizer_info;
     if (!c.tokenizer_files.empty()) {
-      make_dirs(path_join(tmp, "tokenizer"));
-      for (auto& f : c.tokenizer_files) {
-        std::string rel = "tokenizer/" + fs::path(f).filename().string();
-        write_file_atomic(path_join(tmp, rel), read_file(f));
-        m.add_file(tmp, rel);
-      }
+      tok["sha256"] = copy_tokenizer_files(c.tokenizer_files, tmp, m);
       tok["file"] = "tokenizer";
     }
     write_json(path_join(tmp, "tokenizer_info.json"), tok);

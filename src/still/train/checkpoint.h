@@ -42,6 +42,13 @@ struct CheckpointContents {
 // vocab.bpe, a SentencePiece .model, or a GGUF file. Empty for "bytes".
 std::vector<std::string> tokenizer_source_files(const std::string& path);
 
+// Copies `files` (from tokenizer_source_files) into dir/tokenizer/, the first under the name
+// load_tokenizer() looks for in a folder (a tokenizer.json may have been called tok.json), and
+// adds them to `m`. Returns the SHA-256 of the first file's copy. An artifact that carries its
+// tokenizer this way needs nothing outside itself, whatever the cwd of whoever reads it.
+std::string copy_tokenizer_files(const std::vector<std::string>& files, const std::string& dir,
+                                 Manifest& m);
+
 std::string checkpoint_name(int64_t step);  // "step-0000042"
 std::string checkpoints_dir(const std::string& run_dir);
 

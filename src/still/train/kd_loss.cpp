@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "still/kernels/log_softmax.h"
 #include "still/kernels/vexp.h"
 #include "still/util/error.h"
 
@@ -17,12 +18,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // stored teacher says "zero" (a quantised or underflowed entry).
 constexpr double kLogFloor = -50.0;
 
-double log_add_exp(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  double m = std::max(a, b);
-  return m + std::log(std::exp(a - m) + std::exp(b - m));
-}
+using kernels::log_add_exp;
 
 // Log-sum-exps of s = z·inv_tau over the whole row and over the tokens outside K
 // (in_topk marks K). The tail is summed on its own, relative to its own max, so it stays
@@ -309,11 +305,11 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
   for (int r = 0; r < n; ++r) {
     const int32_t* ids = teacher_.ids + (row0 + r) * k;
     if (k == 0 || ids[0] < 0) continue;
-    for (int i = 0; i < k; ++i)
-      require(ids[i] >= 0 && ids[i] < std::max(V, teacher_.teacher_vocab),
-              "teacher signal names token " + std::to_string(ids[i]) +
-                  " but the student's vocabulary has " + std::to_string(V) +
-                  " tokens: teacher and student tokenizers differ");
+    const int32_t limit = std::max(V, teacher_.teacher_vocab);
+    for (int i = 0; i < k; ++i)  // message in pieces: built only when a check fails
+      require(ids[i] >= 0 && ids[i] < limit, "teacher signal names token ", ids[i],
+              " but the student's vocabulary has ", V,
+              " tokens: teacher and student tokenizers differ");
   }
   std::vector<KdRowResult> res(static_cast<size_t>(n));
   std::vector<uint8_t> scored(size_t(n), 0), signal(size_t(n), 0);
@@ -350,8 +346,7 @@ LossStats KdLoss::process(int64_t row0, int n, int V, float* logits, bool want_g
           kept_ids.push_back(ids[i]);
           kept_logp.push_back(logp[i]);
         } else {
-          double a = tail, b = logp[i], m = std::max(a, b);
-          tail = m + std::log(std::exp(a - m) + std::exp(b - m));
+          tail = log_add_exp(tail, double(logp[i]));
         }
       }
       ids = kept_ids.data();

@@ -1,5 +1,7 @@
-// Picks the reader for a path: by directory contents, file magic and name.
+// Picks the reader for a path: by directory contents, file magic and content.
+#include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "still/formats/tokenizer/loaders.h"
 #include "still/formats/tokenizer/tokenizer.h"
@@ -33,18 +35,36 @@ bool has_gguf_magic(const std::string& path) {
   return n == 4 && std::string_view(magic, 4) == "GGUF";
 }
 
+// The first byte that is not JSON whitespace, or 0 for an empty or unreadable file.
+char first_non_space(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  int c;
+  while ((c = std::fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
+  }
+  std::fclose(f);
+  return c == EOF ? 0 : char(c);
+}
+
+// By content, not by name: a tokenizer.json may be called anything (tok.json, vocab.txt).
 std::unique_ptr<Tokenizer> load_file(const std::string& path) {
   std::string name = fs::path(path).filename().string();
   if (has_gguf_magic(path)) return load_gguf_tokenizer(path);
   if (name == "encoder.json") return load_gpt2(path);
+  if (first_non_space(path) == '{') return load_tokenizer_json(path);
   if (name.ends_with(".model")) return load_sentencepiece_model(path);
-  if (name.ends_with(".json")) return load_tokenizer_json(path);
   throw Error(path +
               ": unknown tokenizer file type (expected tokenizer.json, a SentencePiece "
               ".model, a GGUF file or GPT-2 encoder.json)");
 }
 
 }  // namespace
+
+bool is_tokenizer_json_file(const std::string& path) {
+  if (first_non_space(path) != '{') return false;
+  auto j = nlohmann::json::parse(read_file(path), nullptr, false);
+  return j.is_object() && j.contains("model") && j["model"].is_object();
+}
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_or_name) {
   if (path_or_name == "bytes") return std::make_unique<ByteTokenizer>();

@@ -78,6 +78,10 @@ class ByteTokenizer : public Tokenizer {
 // word "bytes". Throws still::Error naming the file.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_or_name);
 
+// True when `path` is a Hugging Face tokenizer.json by content (a JSON object with a
+// "model" object), whatever the file is called.
+bool is_tokenizer_json_file(const std::string& path);
+
 // Feeds ids one at a time and returns text only once it forms whole UTF-8 characters, so a
 // streamed reply never shows half a character. Bytes that can never become valid UTF-8 are
 // passed through as they are (decode() would return them too).

@@ -6,6 +6,7 @@
 #include "still/formats/tokenizer/loaders.h"
 #include "still/formats/tokenizer/regex_splitter.h"
 #include "still/util/error.h"
+#include "still/util/json_number.h"
 
 namespace still {
 namespace {
@@ -127,8 +128,9 @@ struct Reader {
     } else if (t == "ByteLevel") {
       spec.alphabet = BpeSpec::Alphabet::kByteLevel;
     } else if (t == "Strip") {
-      if (get_string(j, "content", " ") == " " && j.value("start", 0) >= 1)
-        spec.strip_leading_space = true;
+      auto start = json_member_as<int64_t>(j, "start", 0);
+      if (!start) fail("Strip decoder's \"start\" is not an integer");
+      if (get_string(j, "content", " ") == " " && *start >= 1) spec.strip_leading_space = true;
     } else if (t == "Metaspace") {
       std::string scheme = get_string(j, "prepend_scheme",
                                       get_bool(j, "add_prefix_space", true) ? "always" : "never");
