@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/train_flags.h"
+#include "still/data/generated_corpus.h"
 #include "still/io/atomic_file.h"
-#include "still/model/open_model.h"
-#include "still/train/generated_corpus.h"
+#include "still/modelio/open_model.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

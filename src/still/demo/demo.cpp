@@ -4,14 +4,14 @@
 
 #include <cmath>
 
+#include "still/data/corpus_split.h"
+#include "still/data/manifest.h"
 #include "still/eval/evaluate.h"
 #include "still/eval/report.h"
 #include "still/eval/suite.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/teach.h"
-#include "still/train/corpus_split.h"
 #include "still/train/trainer.h"
 #include "still/util/error.h"
 #include "still/util/log.h"

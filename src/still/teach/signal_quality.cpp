@@ -1,12 +1,12 @@
 #include "still/teach/signal_quality.h"
 
-#include <cmath>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
+#include "still/data/signal_shard.h"
 #include "still/io/atomic_file.h"
-#include "still/teach/signal_shard.h"
 #include "still/teach/topk_collector.h"
 #include "still/train/kd_loss.h"
 
@@ -47,11 +47,11 @@ SignalQuality measure_signal_quality(const float* teacher, const float* student,
   for (int64_t r = 0; r < rows; ++r) {
     const float* z = student + r * V;
     const float* t = teacher + r * V;
-    double kl_topk = kd_row(z, V, &ids[size_t(r) * k], &logp[size_t(r) * k], tail[size_t(r)], k,
-                            V, -1, fkl, nullptr, 1)
+    double kl_topk = kd_row(z, V, &ids[size_t(r) * k], &logp[size_t(r) * k], tail[size_t(r)], k, V,
+                            -1, fkl, nullptr, 1)
                          .kl;
-    double kl_stored = kd_row(z, V, &ids2[size_t(r) * k], &logp2[size_t(r) * k],
-                              tail2[size_t(r)], k, V, -1, fkl, nullptr, 1)
+    double kl_stored = kd_row(z, V, &ids2[size_t(r) * k], &logp2[size_t(r) * k], tail2[size_t(r)],
+                              k, V, -1, fkl, nullptr, 1)
                            .kl;
     // Full-vocabulary KL(p‖q).
     double mt = -INFINITY, mz = -INFINITY;

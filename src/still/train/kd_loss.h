@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 
+#include "still/data/teacher_rows.h"
 #include "still/model/logit_loss.h"
 
 namespace still {
@@ -29,8 +30,8 @@ enum class KdDivergence { kForwardKL, kReverseKL, kJSD };
 
 struct KdOptions {
   KdDivergence divergence = KdDivergence::kForwardKL;
-  float beta = 0.5f;         // JSD mixing weight
-  float alpha = 1.0f;        // weight of the KD term; 1 − alpha goes to hard-label CE
+  float beta = 0.5f;   // JSD mixing weight
+  float alpha = 1.0f;  // weight of the KD term; 1 − alpha goes to hard-label CE
   float temperature = 1.0f;
 
   // Parses "fkl", "rkl", "jsd:0.5", "ce" (alpha = 0). Throws still::Error on anything else.
@@ -38,20 +39,10 @@ struct KdOptions {
   std::string describe() const;
 };
 
-// The teacher signal for the rows of a batch, row-major [rows, k]. Entries are sorted by
-// log-probability descending (ties by id). A row whose ids[row·k] is −1 has no signal.
-struct TeacherRows {
-  int k = 0;
-  const int32_t* ids = nullptr;
-  const float* logp = nullptr;      // [rows, k], natural log, T = 1
-  const float* log_tail = nullptr;  // [rows]
-  int teacher_vocab = 0;            // V of the teacher: the tail has teacher_vocab − k tokens
-};
-
 // What one row contributes: the loss and the distillation metrics (at τ = 1).
 struct KdRowResult {
-  double loss = 0;        // α·τ²·D + (1 − α)·CE
-  double kl = 0;          // KL(P‖Q) on the support, τ = 1
+  double loss = 0;  // α·τ²·D + (1 − α)·CE
+  double kl = 0;    // KL(P‖Q) on the support, τ = 1
   bool top1_agree = false;
   double log_tail_q = 0;  // log of the student's tail mass, τ = 1
 };

@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "still/teach/signal_dir.h"
+#include "still/data/signal_dir.h"
 
 namespace still::train {
 

@@ -12,16 +12,16 @@
 #include <cstring>
 #include <filesystem>
 
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "still/model/llama.h"
+#include "still/modelio/checkpoint.h"
+#include "still/modelio/load.h"
 #include "still/train/adamw.h"
-#include "still/train/checkpoint.h"
-#include "still/model/load.h"
 #include "still/train/metrics_log.h"
-#include "still/train/train_source.h"
 #include "still/train/schedule.h"
+#include "still/train/train_source.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 #include "still/util/rng.h"
@@ -62,24 +62,22 @@ class RunLock {
   int fd_ = -1;
 };
 
-
 // What decides the numbers a run computes: a resume must match it exactly.
-nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c,
-                            const nlohmann::json& data, const Tokenizer& tok, int T,
-                            double min_lr, int64_t warmup) {
+nlohmann::json run_identity(const TrainOptions& o, const LlamaConfig& c, const nlohmann::json& data,
+                            const Tokenizer& tok, int T, double min_lr, int64_t warmup) {
   nlohmann::json id = {{"config", c.to_hf_json()},
-          {"tokenizer_fingerprint", tok.fingerprint()},
-          {"steps", o.steps},
-          {"seed", o.seed},
-          {"batch", o.batch},
-          {"seq", T},
-          {"grad_accum", o.grad_accum},
-          {"lr", o.lr},
-          {"min_lr", min_lr},
-          {"warmup", warmup},
-          {"weight_decay", o.weight_decay},
-          {"clip", o.clip},
-          {"heldout_fraction", o.heldout_fraction}};
+                       {"tokenizer_fingerprint", tok.fingerprint()},
+                       {"steps", o.steps},
+                       {"seed", o.seed},
+                       {"batch", o.batch},
+                       {"seq", T},
+                       {"grad_accum", o.grad_accum},
+                       {"lr", o.lr},
+                       {"min_lr", min_lr},
+                       {"warmup", warmup},
+                       {"weight_decay", o.weight_decay},
+                       {"clip", o.clip},
+                       {"heldout_fraction", o.heldout_fraction}};
   if (!o.init.empty()) id["init"] = o.init;
   id["precision"] = precision_name(parse_precision(o.precision));
   id.update(data);
@@ -95,11 +93,13 @@ void check_same_run(const nlohmann::json& saved, const nlohmann::json& now,
                   " was trained with another model configuration than --config gives; "
                   "rerun with the original config or use a new --out");
     if (key == "signal_sha256")
-      throw Error(out + " was distilled from another teacher signal than --signal; rerun with "
-                        "the original signal or use a new --out");
+      throw Error(out +
+                  " was distilled from another teacher signal than --signal; rerun with "
+                  "the original signal or use a new --out");
     if (key == "generated_sha256")
-      throw Error(out + " was distilled from other generations than --generated; rerun with "
-                        "the original generations or use a new --out");
+      throw Error(out +
+                  " was distilled from other generations than --generated; rerun with "
+                  "the original generations or use a new --out");
     if (key == "corpus_sha256")
       throw Error(out +
                   " was trained on another corpus (its SHA-256 differs from --data's); "
@@ -175,8 +175,9 @@ TrainSummary run(const TrainOptions& opt) {
     require(from.dim == config.dim && from.n_layers == config.n_layers &&
                 from.ffn_dim == config.ffn_dim && from.vocab_size == config.vocab_size &&
                 from.n_heads == config.n_heads && from.n_kv_heads == config.n_kv_heads,
-            "--config and the initial model " + opt.init + " have different shapes; drop --config "
-            "to use the model's own");
+            "--config and the initial model " + opt.init +
+                " have different shapes; drop --config "
+                "to use the model's own");
   }
   auto tok = load_tokenizer(opt.tokenizer);
   require(config.vocab_size >= tok->vocab_size(),
@@ -198,8 +199,7 @@ TrainSummary run(const TrainOptions& opt) {
   // Copied into every checkpoint, so that it is self-contained.
   const std::vector<std::string> tokenizer_files = tokenizer_source_files(opt.tokenizer);
   if (!source) source = make_corpus_source(opt, *tok, T, B);
-  nlohmann::json identity =
-      run_identity(opt, config, source->identity(), *tok, T, min_lr, warmup);
+  nlohmann::json identity = run_identity(opt, config, source->identity(), *tok, T, min_lr, warmup);
 
   make_dirs(opt.out);
   RunLock lock(opt.out);

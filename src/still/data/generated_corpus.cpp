@@ -1,10 +1,10 @@
-#include "still/train/generated_corpus.h"
+#include "still/data/generated_corpus.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "still/data/manifest.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "still/util/error.h"
 #include "still/util/sha256.h"
 

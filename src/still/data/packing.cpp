@@ -1,4 +1,4 @@
-#include "still/train/packing.h"
+#include "still/data/packing.h"
 
 #include <algorithm>
 

@@ -1,10 +1,10 @@
-#include "still/train/corpus_split.h"
+#include "still/data/corpus_split.h"
 
 #include <cmath>
 
+#include "still/data/corpus.h"
+#include "still/data/manifest.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/corpus.h"
 #include "still/util/error.h"
 #include "still/util/rng.h"
 
@@ -22,8 +22,8 @@ std::vector<SplitPart> split_corpus(const std::string& corpus, const std::string
             "split: every part needs a plain name and a positive fraction");
     total += p.fraction;
   }
-  require(std::abs(total - 1.0) < 1e-6, "split: fractions must sum to 1 (they sum to " +
-                                            std::to_string(total) + ")");
+  require(std::abs(total - 1.0) < 1e-6,
+          "split: fractions must sum to 1 (they sum to " + std::to_string(total) + ")");
   const double start = wall_seconds_now(), cpu = process_cpu_seconds();
   std::string content = read_file(corpus);
   bool jsonl = corpus.size() >= 6 && corpus.substr(corpus.size() - 6) == ".jsonl";
@@ -47,8 +47,8 @@ std::vector<SplitPart> split_corpus(const std::string& corpus, const std::string
   m.command = command_line();
   m.add_input("data", corpus);
   for (size_t k = 0; k < parts.size(); ++k) {
-    require(parts[k].documents > 0, "split: part '" + parts[k].name +
-                                        "' got no documents; the corpus is too small for it");
+    require(parts[k].documents > 0,
+            "split: part '" + parts[k].name + "' got no documents; the corpus is too small for it");
     parts[k].bytes = int64_t(text[k].size());
     write_file_atomic(path_join(out_dir, parts[k].name + ".txt"), text[k]);
     m.add_file(out_dir, parts[k].name + ".txt");

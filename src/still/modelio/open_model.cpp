@@ -1,9 +1,9 @@
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 
+#include "still/data/manifest.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/load.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "still/util/sha256.h"
 

@@ -1,4 +1,4 @@
-#include "still/model/inspect.h"
+#include "still/modelio/inspect.h"
 
 #include <filesystem>
 
@@ -6,8 +6,8 @@
 #include "still/formats/hf_model.h"
 #include "still/formats/safetensors.h"
 #include "still/io/atomic_file.h"
-#include "still/model/gguf_llama.h"
-#include "still/model/load.h"
+#include "still/modelio/gguf_llama.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

@@ -8,7 +8,7 @@
 
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/model/llama.h"
-#include "still/model/load.h"
+#include "still/modelio/load.h"
 
 namespace still {
 

@@ -15,8 +15,8 @@
 #include <map>
 #include <vector>
 
-#include "still/model/batch.h"
-#include "still/train/corpus.h"
+#include "still/data/batch.h"
+#include "still/data/corpus.h"
 
 namespace still::train {
 

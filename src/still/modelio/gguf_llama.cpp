@@ -1,4 +1,4 @@
-#include "still/model/gguf_llama.h"
+#include "still/modelio/gguf_llama.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "still/teach/signal_codec.h"
+#include "still/data/signal_codec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +14,8 @@ namespace {
 constexpr double kFineStep = 1.0 / 1024;  // nats per level for the top-1 and the tail
 constexpr uint16_t kNoTail = 0xffff;
 // Companding knee (nats): a level spans logp_step·(1 + δ/knee) nats at δ below the top-1,
-// fine where the probability mass is and coarse far below it, so 255 levels reach ~13 nats below the top-1
-// (an entry further down is stored at that floor; its mass is below 3e-6 of the top-1's).
+// fine where the probability mass is and coarse far below it, so 255 levels reach ~13 nats below
+// the top-1 (an entry further down is stored at that floor; its mass is below 3e-6 of the top-1's).
 constexpr double kKnee = 0.25;
 
 double level_scale(const SignalQuant& q) { return std::log1p(double(q.logp_step) / kKnee); }
@@ -40,8 +40,8 @@ void put_varint(std::string& s, uint32_t v) {
 
 }  // namespace
 
-void encode_signal_block(int k, int n, const int32_t* ids, const float* logp,
-                         const float* log_tail, const SignalQuant& q, std::string& out) {
+void encode_signal_block(int k, int n, const int32_t* ids, const float* logp, const float* log_tail,
+                         const SignalQuant& q, std::string& out) {
   std::string tops, tails, levels, gaps;
   const double scale = level_scale(q);
   std::vector<int> order(static_cast<size_t>(k));

@@ -1,4 +1,4 @@
-#include "still/model/export_tokenizer.h"
+#include "still/modelio/export_tokenizer.h"
 
 #include <cstring>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "still/formats/tokenizer/regex_splitter.h"
 #include "still/formats/tokenizer/tokenizer_json_writer.h"
 #include "still/io/atomic_file.h"
-#include "still/model/load.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -269,9 +269,9 @@ void write_byte_tokenizer_json(const LlamaConfig& c, const std::string& out_dir)
         size_t(i), i == 256 ? "<|endoftext|>" : "[PAD" + std::to_string(i) + "]", true, false));
   hf_json::BpeModel model;
   model.vocab = std::move(vocab);
-  nlohmann::ordered_json j = hf_json::bpe_tokenizer(
-      std::move(added), hf_json::byte_level(false, false, false), nullptr,
-      hf_json::byte_level(false, false, false), std::move(model));
+  nlohmann::ordered_json j =
+      hf_json::bpe_tokenizer(std::move(added), hf_json::byte_level(false, false, false), nullptr,
+                             hf_json::byte_level(false, false, false), std::move(model));
   write_file_atomic(path_join(out_dir, "tokenizer.json"), j.dump(2) + "\n");
   nlohmann::ordered_json tc = {{"tokenizer_class", "PreTrainedTokenizerFast"},
                                {"model_max_length", c.max_seq},
@@ -302,8 +302,8 @@ bool write_tokenizer_json_from_gguf(const std::string& path, const std::string& 
   nlohmann::ordered_json added = nlohmann::ordered_json::array();
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (types[i] == kControl || types[i] == kUserDefined)
-      added.push_back(hf_json::added_token(i, tokens[i], types[i] == kControl,
-                                           types[i] == kUserDefined));
+      added.push_back(
+          hf_json::added_token(i, tokens[i], types[i] == kControl, types[i] == kUserDefined));
     else if (types[i] != kUnused)
       vocab[tokens[i]] = i;
   }

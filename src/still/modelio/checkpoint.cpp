@@ -1,4 +1,4 @@
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "still/io/atomic_file.h"
-#include "still/model/weights_io.h"
+#include "still/modelio/weights_io.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

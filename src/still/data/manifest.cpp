@@ -1,4 +1,4 @@
-#include "still/ledger/manifest.h"
+#include "still/data/manifest.h"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -43,7 +43,10 @@ void Manifest::add_file(const std::string& dir, const std::string& name) {
   e.sha256 = sha256_file(p);
   e.bytes = std::filesystem::file_size(p);
   for (auto& f : files_)
-    if (f.name == name) { f = e; return; }
+    if (f.name == name) {
+      f = e;
+      return;
+    }
   files_.push_back(e);
 }
 

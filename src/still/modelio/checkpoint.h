@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/tokenizer.h"
-#include "still/ledger/manifest.h"
 #include "still/model/config.h"
 #include "still/model/params.h"
 

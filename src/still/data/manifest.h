@@ -12,15 +12,15 @@ namespace still {
 struct ComputeSpent {
   double wall_seconds = 0;
   double cpu_seconds = 0;
-  double flops = 0;     // model FLOPs (matmul + attention), not counting overheads
-  int64_t tokens = 0;   // tokens processed
+  double flops = 0;    // model FLOPs (matmul + attention), not counting overheads
+  int64_t tokens = 0;  // tokens processed
   int threads = 0;
 };
 
 struct ManifestInput {
-  std::string role;    // "data", "teacher", "init", "tokenizer", ...
-  std::string path;    // as given by the user
-  std::string sha256;  // of the input file, or of the input artifact's manifest.json
+  std::string role;         // "data", "teacher", "init", "tokenizer", ...
+  std::string path;         // as given by the user
+  std::string sha256;       // of the input file, or of the input artifact's manifest.json
   nlohmann::json manifest;  // the input's own manifest, when it has one (lineage)
 };
 

@@ -1,4 +1,4 @@
-#include "still/teach/signal_shard.h"
+#include "still/data/signal_shard.h"
 
 #include <zstd.h>
 
@@ -64,8 +64,8 @@ void write_signal_shard(const std::string& path, const SignalShardInfo& info, co
     int64_t p0 = int64_t(b) * bp;
     int n = int(std::min<int64_t>(bp, info.positions - p0));
     std::string raw;
-    encode_signal_block(info.k, n, ids + p0 * info.k, logp + p0 * info.k, log_tail + p0,
-                        info.quant, raw);
+    encode_signal_block(info.k, n, ids + p0 * info.k, logp + p0 * info.k, log_tail + p0, info.quant,
+                        raw);
     std::string& z = blocks[b];
     z.resize(ZSTD_compressBound(raw.size()));
     size_t got = ZSTD_compress(z.data(), z.size(), raw.data(), raw.size(), kZstdLevel);
@@ -118,8 +118,8 @@ SignalShard::SignalShard(const std::string& path) : path_(path), map_(path) {
       info_.positions < 0 || !(info_.quant.logp_step > 0) || !std::isfinite(info_.teacher_nats) ||
       info_.teacher_targets < 0 || info_.teacher_targets > info_.positions)
     fail("header has impossible values");
-  if (uint64_t(n_blocks) != (uint64_t(info_.positions) + info_.block_positions - 1) /
-                                uint64_t(info_.block_positions))
+  if (uint64_t(n_blocks) !=
+      (uint64_t(info_.positions) + info_.block_positions - 1) / uint64_t(info_.block_positions))
     fail("block count does not match the position count");
   size_t index_end = kHeaderBytes + size_t(n_blocks) * 12;
   if (index_end > size - 32) fail("block index runs past the end of the file");
@@ -135,8 +135,7 @@ SignalShard::SignalShard(const std::string& path) : path_(path), map_(path) {
   if (cursor != size - 32) fail("bytes after the last block");
 }
 
-void SignalShard::read(int64_t pos0, int64_t n, int32_t* ids, float* logp,
-                       float* log_tail) const {
+void SignalShard::read(int64_t pos0, int64_t n, int32_t* ids, float* logp, float* log_tail) const {
   require(pos0 >= 0 && n >= 0 && pos0 + n <= info_.positions,
           path_ + ": positions [" + std::to_string(pos0) + ", " + std::to_string(pos0 + n) +
               ") are outside the shard's " + std::to_string(info_.positions));

@@ -1,4 +1,4 @@
-#include "still/model/export.h"
+#include "still/modelio/export.h"
 
 #include <cctype>
 #include <cmath>
@@ -9,10 +9,10 @@
 #include "still/formats/hf_model.h"
 #include "still/formats/quant.h"
 #include "still/io/atomic_file.h"
-#include "still/model/export_tokenizer.h"
-#include "still/model/gguf_llama.h"
-#include "still/model/load.h"
 #include "still/model/params.h"
+#include "still/modelio/export_tokenizer.h"
+#include "still/modelio/gguf_llama.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "still/model/batch.h"
-#include "still/teach/signal_shard.h"
-#include "still/train/kd_loss.h"
+#include "still/data/batch.h"
+#include "still/data/signal_shard.h"
+#include "still/data/teacher_rows.h"
 
 namespace still {
 

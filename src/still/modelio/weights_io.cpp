@@ -1,4 +1,4 @@
-#include "still/model/weights_io.h"
+#include "still/modelio/weights_io.h"
 
 #include <set>
 

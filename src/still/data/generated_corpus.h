@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "still/data/corpus.h"
 #include "still/formats/tokenizer/tokenizer.h"
-#include "still/train/corpus.h"
 
 namespace still::train {
 

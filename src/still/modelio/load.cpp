@@ -1,4 +1,4 @@
-#include "still/model/load.h"
+#include "still/modelio/load.h"
 
 #include <cstring>
 #include <optional>
@@ -8,8 +8,8 @@
 #include "still/formats/hf_model.h"
 #include "still/formats/quant.h"
 #include "still/io/atomic_file.h"
-#include "still/model/gguf_llama.h"
 #include "still/model/q8_weights.h"
+#include "still/modelio/gguf_llama.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

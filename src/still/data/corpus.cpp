@@ -1,4 +1,4 @@
-#include "still/train/corpus.h"
+#include "still/data/corpus.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,8 +10,8 @@
 namespace still::train {
 
 struct SplitPart {
-  std::string name;   // file is OUT/name.txt
-  double fraction;    // of documents; fractions must sum to 1
+  std::string name;                  // file is OUT/name.txt
+  double fraction;                   // of documents; fractions must sum to 1
   int64_t documents = 0, bytes = 0;  // filled in
 };
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "still/data/signal_codec.h"
 #include "still/io/mapped_file.h"
-#include "still/teach/signal_codec.h"
 
 namespace still {
 

@@ -1,11 +1,11 @@
-#include "still/teach/signal_dir.h"
+#include "still/data/signal_dir.h"
 
 #include <cstdio>
 #include <cstring>
 
+#include "still/data/manifest.h"
 #include "still/formats/safetensors.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "still/util/error.h"
 
 namespace still {
@@ -23,8 +23,11 @@ nlohmann::json SignalMeta::to_json() const {
           {"window_tokens", T},
           {"num_windows", num_windows},
           {"windows_per_shard", windows_per_shard},
-          {"quantization", {{"top1_and_tail_step_nats", 1.0 / 1024}, {"logp_step_nats", quant.logp_step},
-                            {"levels", 256}, {"compression", "zstd-9"}}},
+          {"quantization",
+           {{"top1_and_tail_step_nats", 1.0 / 1024},
+            {"logp_step_nats", quant.logp_step},
+            {"levels", 256},
+            {"compression", "zstd-9"}}},
           {"tokenizer", {{"kind", tokenizer_kind}, {"fingerprint", tokenizer_fingerprint}}},
           {"teacher", {{"path", teacher}, {"sha256", teacher_sha256}}},
           {"data_sha256", data_sha256},
@@ -85,8 +88,9 @@ Batch load_windows(const std::string& path) {
 SignalDir::SignalDir(const std::string& dir) : dir_(dir) {
   require(dir_exists(dir), "signal directory " + dir + " does not exist (run `still teach` first)");
   std::string mpath = path_join(dir, Manifest::kFileName);
-  require(file_exists(mpath), dir + " has no manifest.json: the teach run did not finish; rerun "
-                                    "the same `still teach` command to complete it");
+  require(file_exists(mpath), dir +
+                                  " has no manifest.json: the teach run did not finish; rerun "
+                                  "the same `still teach` command to complete it");
   Manifest m = Manifest::load(dir);
   m.verify(dir);
   std::string meta_path = path_join(dir, "signal.json");
@@ -97,16 +101,17 @@ SignalDir::SignalDir(const std::string& dir) : dir_(dir) {
   require(windows_.B == meta_.num_windows && windows_.T == meta_.T,
           dir + ": windows.safetensors does not match signal.json");
   for (int64_t s = 0; s < meta_.num_shards(); ++s)
-    require(file_exists(path_join(dir, meta_.shard_name(s))),
-            path_join(dir, meta_.shard_name(s)) + " is missing; rerun `still teach` to recreate it");
+    require(
+        file_exists(path_join(dir, meta_.shard_name(s))),
+        path_join(dir, meta_.shard_name(s)) + " is missing; rerun `still teach` to recreate it");
 }
 
 const SignalShard& SignalDir::shard(int64_t s) {
   auto it = shards_.find(s);
   if (it != shards_.end()) return *it->second;
   auto sh = std::make_unique<SignalShard>(path_join(dir_, meta_.shard_name(s)));
-  int64_t rows = std::min<int64_t>(meta_.windows_per_shard,
-                                   meta_.num_windows - s * meta_.windows_per_shard);
+  int64_t rows =
+      std::min<int64_t>(meta_.windows_per_shard, meta_.num_windows - s * meta_.windows_per_shard);
   require(sh->info().k == meta_.k && sh->info().vocab == meta_.teacher_vocab &&
               sh->info().positions == rows * meta_.T,
           path_join(dir_, meta_.shard_name(s)) + " does not match signal.json");

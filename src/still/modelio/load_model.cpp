@@ -1,8 +1,8 @@
 // Kept apart from load.cpp so code that only needs configs and parameter buffers does not
 // link the engine.
 #include "still/model/llama.h"
-#include "still/model/load.h"
 #include "still/model/q8_weights.h"
+#include "still/modelio/load.h"
 
 namespace still {
 
