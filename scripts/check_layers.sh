@@ -2,7 +2,8 @@
 # Checks the module layering (docs/architecture.md): every directory under SRC (src/still) is a
 # module listed in LAYERS (build/layers.txt, written by cmake/modules.cmake as
 # "name:public deps:private deps"); a module's files include only its own headers and those
-# of the modules it lists, its headers only those it lists PUBLIC; and the lists form no cycle.
+# of the modules it lists, its headers only those it lists PUBLIC; it lists no module it does
+# not include; and the lists form no cycle.
 # Usage: scripts/check_layers.sh SRC LAYERS
 set -euo pipefail
 src=$1
@@ -25,9 +26,11 @@ for dir in "$src"/*/; do
     bad=1
     continue
   fi
+  used=" "
   while IFS= read -r file; do
     while IFS= read -r dep; do
       [ "$dep" = "$mod" ] && continue
+      used+="$dep "
       rel=${file#"$src"/}
       if [[ "${all[$mod]}" != *" $dep "* ]]; then
         echo "$rel includes still/$dep/ but $mod does not depend on $dep"
@@ -38,6 +41,12 @@ for dir in "$src"/*/; do
       fi
     done < <(sed -n 's|^[[:space:]]*#[[:space:]]*include[[:space:]]*"still/\([a-z_0-9]*\)/.*|\1|p' "$file" | sort -u)
   done < <(find "$dir" -name '*.h' -o -name '*.cpp')
+  for dep in ${all[$mod]}; do
+    if [[ "$used" != *" $dep "* ]]; then
+      echo "$mod lists $dep but includes nothing from it: drop it from still_module($mod)"
+      bad=1
+    fi
+  done
 done
 
 if ! printf '%s' "$edges" | tsort >/dev/null 2>/tmp/check_layers.$$; then

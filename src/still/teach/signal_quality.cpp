@@ -7,8 +7,8 @@
 
 #include "still/data/signal_shard.h"
 #include "still/io/atomic_file.h"
+#include "still/model/kd_loss.h"
 #include "still/teach/topk_collector.h"
-#include "still/train/kd_loss.h"
 
 namespace still {
 

@@ -1,4 +1,4 @@
-#include "still/train/kd_loss.h"
+#include "still/model/kd_loss.h"
 
 #include <algorithm>
 #include <cmath>
