@@ -1,9 +1,7 @@
 #include "still/data/manifest.h"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <chrono>
 #include <filesystem>
 
 #include "still/io/atomic_file.h"
@@ -23,18 +21,6 @@ void set_command_line(int argc, char** argv) {
   v.assign(argv, argv + argc);
 }
 const std::vector<std::string>& command_line() { return command_line_storage(); }
-
-double wall_seconds_now() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-double process_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 void Manifest::add_file(const std::string& dir, const std::string& name) {
   std::string p = path_join(dir, name);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "still/util/clock.h"  // what ComputeSpent is measured with
+
 namespace still {
 
 struct ComputeSpent {
@@ -60,9 +62,5 @@ class Manifest {
 // The process's command line, recorded once by the CLI so manifests can cite it.
 void set_command_line(int argc, char** argv);
 const std::vector<std::string>& command_line();
-
-// Wall and CPU clocks for ComputeSpent.
-double wall_seconds_now();
-double process_cpu_seconds();
 
 }  // namespace still

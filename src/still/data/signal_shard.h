@@ -1,5 +1,5 @@
 // A teacher-signal shard (.sig): a header, a block index, zstd-compressed blocks of encoded
-// positions (teach/signal_codec.h) and a SHA-256 trailer over everything before it, so
+// positions (data/signal_codec.h) and a SHA-256 trailer over everything before it, so
 // damage or truncation is detected when the shard is opened. Blocks give random access.
 //
 //   "STILLSIG" | u32 version=2 | u32 k | u32 vocab | u32 block_positions | u64 positions

@@ -1,6 +1,6 @@
 // Opens a model and its tokenizer for inference from whatever a user points at: a still run
 // directory (its latest checkpoint), a checkpoint directory, a Hugging Face model folder or a
-// GGUF file (model/load.h). Every command that takes `--model`, `--teacher` or
+// GGUF file (modelio/load.h). Every command that takes `--model`, `--teacher` or
 // `--student MODEL` goes through here.
 #pragma once
 #include <memory>

@@ -1,4 +1,4 @@
-// `still teach`: runs a teacher over a corpus and stores its top-k signal (teach/signal_dir.h).
+// `still teach`: runs a teacher over a corpus and stores its top-k signal (data/signal_dir.h).
 // The corpus is tokenized with the teacher's tokenizer and packed, in document order, into
 // windows of T tokens (positions restart at each document, as in training). Windows are
 // processed shard by shard; each finished shard is written atomically, so a killed run
