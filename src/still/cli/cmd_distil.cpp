@@ -12,6 +12,7 @@
 #include "still/io/atomic_file.h"
 #include "still/modelio/load.h"
 #include "still/modelio/open_model.h"
+#include "still/train/distil.h"
 #include "still/train/trainer.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
@@ -119,22 +120,20 @@ void register_distil(CLI::App& app) {
       opt.tokenizer = model_tokenizer_spec(teacher);
     }
     nlohmann::json rows = nlohmann::json::array();
-    train::TrainSummary kd = train::run(opt);
-    rows.push_back(comparison_row(opt.loss == "ce" ? "ce" : "kd", kd));
     if (a->baseline && opt.loss != "ce") {
-      train::TrainOptions base = opt;
-      base.loss = "ce";
-      base.alpha = 0;
-      base.temperature = 1;
-      base.out = path_join(opt.out, "baseline");
-      log_info("matched baseline: the same student on the same windows with cross-entropy");
-      train::TrainSummary ce = train::run(base);
-      rows.push_back(comparison_row("ce", ce));
+      train::DistilRuns runs = train::distil_with_baseline(opt);
+      rows.push_back(comparison_row("kd", runs.student));
+      rows.push_back(comparison_row("ce", runs.baseline));
       nlohmann::json cmp = {
-          {"signal", opt.signal}, {"loss", opt.loss},
-          {"alpha", opt.alpha},   {"temperature", opt.temperature},
-          {"runs", rows},         {"kd_minus_ce_heldout_nats", kd.heldout_loss - ce.heldout_loss}};
+          {"signal", opt.signal},
+          {"loss", opt.loss},
+          {"alpha", opt.alpha},
+          {"temperature", opt.temperature},
+          {"runs", rows},
+          {"kd_minus_ce_heldout_nats", runs.student.heldout_loss - runs.baseline.heldout_loss}};
       write_file_atomic(path_join(opt.out, "comparison.json"), cmp.dump(2) + "\n");
+    } else {
+      rows.push_back(comparison_row(opt.loss == "ce" ? "ce" : "kd", train::run(opt)));
     }
     if (a->json)
       std::printf("%s\n", rows.dump(2).c_str());
