@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "still/model/kd_loss.h"
 #include "still/model/llama.h"
 #include "still/teach/topk_collector.h"
-#include "still/train/kd_loss.h"
 #include "still/util/rng.h"
 
 int main(int argc, char** argv) {
@@ -62,9 +62,9 @@ int main(int argc, char** argv) {
   std::sort(ce_t.begin(), ce_t.end());
   std::sort(kd_t.begin(), kd_t.end());
   double ce = ce_t[ce_t.size() / 2], kdm = kd_t[kd_t.size() / 2];
-  std::printf("%s B=%d T=%d V=%d k=%d threads=%d: CE step %.0f ms, KD step (fkl, alpha 0.9, T=2) "
-              "%.0f ms, ratio KD/CE %.3f (median of %d)\n",
-              name.c_str(), B, T, V, k, omp_get_max_threads(), ce * 1e3, kdm * 1e3, kdm / ce,
-              rounds);
+  std::printf(
+      "%s B=%d T=%d V=%d k=%d threads=%d: CE step %.0f ms, KD step (fkl, alpha 0.9, T=2) "
+      "%.0f ms, ratio KD/CE %.3f (median of %d)\n",
+      name.c_str(), B, T, V, k, omp_get_max_threads(), ce * 1e3, kdm * 1e3, kdm / ce, rounds);
   return 0;
 }

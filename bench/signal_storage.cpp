@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "still/data/corpus.h"
+#include "still/data/packing.h"
 #include "still/io/atomic_file.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/signal_quality.h"
-#include "still/train/corpus.h"
-#include "still/train/packing.h"
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -48,9 +48,8 @@ int main(int argc, char** argv) {
     if (k > V) continue;
     for (float step : {1.0f / 16, 1.0f / 64, 1.0f / 128, 1.0f / 256, 1.0f / 512}) {
       auto q = still::measure_signal_quality(tl.data(), sl.data(), n, V, k, step);
-      std::printf("%4d %10.4f %12.2f %10.3f %14.2e %14.2e %10.4f\n", k, step,
-                  q.bytes_per_position, q.bytes_per_entry, q.quant_error, q.trunc_error,
-                  q.kl_full);
+      std::printf("%4d %10.4f %12.2f %10.3f %14.2e %14.2e %10.4f\n", k, step, q.bytes_per_position,
+                  q.bytes_per_entry, q.quant_error, q.trunc_error, q.kl_full);
     }
   }
   return 0;

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "still/model/batch.h"
+#include "still/data/batch.h"
 #include "still/model/config.h"
 #include "still/model/llama.h"
 #include "still/util/rng.h"

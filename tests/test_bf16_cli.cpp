@@ -8,7 +8,7 @@
 
 #include "still/io/atomic_file.h"
 #include "still/kernels/bf16.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
 #include "test_train_helpers.h"
 
 namespace still {

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "llama_test_helpers.h"
+#include "still/data/packing.h"
 #include "still/kernels/bf16.h"
 #include "still/model/llama.h"
 #include "still/train/adamw.h"
-#include "still/train/packing.h"
 #include "still/train/schedule.h"
 #include "test_train_helpers.h"
 

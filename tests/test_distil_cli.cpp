@@ -6,9 +6,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "still/data/manifest.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/checkpoint.h"
+#include "still/data/manifest.h"
+#include "still/modelio/checkpoint.h"
 #include "still/util/sha256.h"
 #include "test_train_helpers.h"
 
@@ -42,7 +43,8 @@ TEST(DistilCli, TeachDistilWithBaselineLineageAndRerun) {
 
   std::string distil = S + " distil --signal " + d.path + "/sig --student " + d.path +
                        "/s.json --loss jsd:0.5 --alpha 0.8 --temperature 2 --baseline --steps 8 "
-                       "--batch 4 --eval-every 4 --threads 2 --out " + d.path + "/student";
+                       "--batch 4 --eval-every 4 --threads 2 --out " +
+                       d.path + "/student";
   ASSERT_EQ(run_command(distil + " --json", &out), 0) << out;
   auto cmp = nlohmann::json::parse(read_file(d.path + "/student/comparison.json"));
   ASSERT_EQ(cmp["runs"].size(), 2u);
@@ -67,14 +69,16 @@ TEST(DistilCli, TeachDistilWithBaselineLineageAndRerun) {
   EXPECT_TRUE(found_teacher) << sig_manifest.dump();
 
   // The student generates; a rerun finds the work done and changes nothing.
-  ASSERT_EQ(run_command(S + " generate --model " + d.path + "/student --prompt 'the ' "
+  ASSERT_EQ(run_command(S + " generate --model " + d.path +
+                            "/student --prompt 'the ' "
                             "--max-tokens 8 --temperature 0",
                         &out),
             0)
       << out;
   std::string before = read_file(ck + "/model.safetensors");
   ASSERT_EQ(run_command(distil, &out), 0) << out;
-  EXPECT_EQ(read_file(train::resolve_checkpoint(d.path + "/student") + "/model.safetensors"), before);
+  EXPECT_EQ(read_file(train::resolve_checkpoint(d.path + "/student") + "/model.safetensors"),
+            before);
 
   // A damaged shard: one line naming it, non-zero exit.
   std::string shard = d.path + "/sig/shard-00001.sig";

@@ -13,9 +13,9 @@
 #include "still/formats/hf_model.h"
 #include "still/formats/quant.h"
 #include "still/io/atomic_file.h"
-#include "still/model/export.h"
-#include "still/model/gguf_llama.h"
-#include "still/model/load.h"
+#include "still/modelio/export.h"
+#include "still/modelio/gguf_llama.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "test_helpers.h"
 

@@ -6,7 +6,7 @@
 
 #include "formats_fixtures.h"
 #include "still/formats/gguf.h"
-#include "still/model/export.h"
+#include "still/modelio/export.h"
 #include "test_helpers.h"
 
 namespace still {

@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "formats_fixtures.h"
-#include "still/model/export.h"
 #include "still/model/llama.h"
-#include "still/model/load.h"
+#include "still/modelio/export.h"
+#include "still/modelio/load.h"
 #include "test_helpers.h"
 
 namespace still {

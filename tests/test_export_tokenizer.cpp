@@ -9,9 +9,9 @@
 #include "still/formats/gguf_writer.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/model/export.h"
-#include "still/model/export_tokenizer.h"
-#include "still/model/gguf_llama.h"
+#include "still/modelio/export.h"
+#include "still/modelio/export_tokenizer.h"
+#include "still/modelio/gguf_llama.h"
 #include "test_helpers.h"
 #include "tokenizer_test_files.h"
 

@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "still/data/generated_corpus.h"
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "still/teach/generate_corpus.h"
-#include "still/train/generated_corpus.h"
 #include "still/util/error.h"
 #include "test_helpers.h"
 

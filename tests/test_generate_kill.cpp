@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "spawn_helpers.h"
+#include "still/data/manifest.h"
+#include "still/io/atomic_file.h"
 #include "test_train_helpers.h"
 
 namespace still {

@@ -7,11 +7,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "still/data/generated_corpus.h"
+#include "still/data/manifest.h"
+#include "still/data/packing.h"
 #include "still/formats/tokenizer/bpe_trainer.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/generated_corpus.h"
-#include "still/train/packing.h"
 #include "still/util/error.h"
 #include "test_train_helpers.h"
 

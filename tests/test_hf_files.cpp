@@ -14,8 +14,8 @@
 #include "still/formats/hf_model.h"
 #include "still/formats/safetensors.h"
 #include "still/io/atomic_file.h"
-#include "still/model/load.h"
 #include "still/model/params.h"
+#include "still/modelio/load.h"
 #include "still/util/error.h"
 #include "test_helpers.h"
 

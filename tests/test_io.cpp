@@ -3,9 +3,9 @@
 
 #include <filesystem>
 
+#include "still/data/manifest.h"
 #include "still/formats/safetensors.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "still/model/config.h"
 #include "still/util/error.h"
 #include "still/util/sha256.h"
@@ -109,8 +109,8 @@ TEST(Config, PresetsAndValidation) {
   EXPECT_EQ(s.dim, 512);
   EXPECT_EQ(s.vocab_size, 8192);
   EXPECT_THROW(LlamaConfig::preset("nope"), Error);
-  nlohmann::json j = {{"dim", 100}, {"n_layers", 1}, {"n_heads", 3}, {"ffn_dim", 10},
-                      {"vocab_size", 10}, {"max_seq", 8}};
+  nlohmann::json j = {{"dim", 100},    {"n_layers", 1},    {"n_heads", 3},
+                      {"ffn_dim", 10}, {"vocab_size", 10}, {"max_seq", 8}};
   try {
     LlamaConfig::from_json(j);
     FAIL();
@@ -241,14 +241,16 @@ TEST(Safetensors, WriteReadAndRejectLies) {
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) s[i] = char(n >> (8 * i));
     s += header + std::string(data_bytes, '\0');
-    EXPECT_THROW(SafetensorsFile::parse_only(reinterpret_cast<const uint8_t*>(s.data()), s.size(), "x"),
-                 Error)
+    EXPECT_THROW(
+        SafetensorsFile::parse_only(reinterpret_cast<const uint8_t*>(s.data()), s.size(), "x"),
+        Error)
         << header;
   };
-  bad(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", 4);         // size lie
-  bad(R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,4]}})", 4);          // dtype
-  bad(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8);         // gap
-  bad(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8);  // overlap
+  bad(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", 4);  // size lie
+  bad(R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,4]}})", 4);   // dtype
+  bad(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8);  // gap
+  bad(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+      8);  // overlap
   bad(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4);
   bad(R"([1,2])", 0);
   bad(R"({"a":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", 4);

@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "still/io/atomic_file.h"
-#include "still/train/kd_loss.h"
+#include "still/model/kd_loss.h"
 #include "still/util/error.h"
 #include "still/util/rng.h"
 #include "test_helpers.h"
@@ -35,7 +35,8 @@ void make_teacher(Rng& rng, int teacher_vocab, int k, float sharp, Case& c) {
   for (double l : logits) s += std::exp(l - m);
   std::vector<int> order(static_cast<size_t>(teacher_vocab));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[size_t(a)] > logits[size_t(b)]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return logits[size_t(a)] > logits[size_t(b)]; });
   double top_mass = 0;
   for (int i = 0; i < k; ++i) {
     int id = order[size_t(i)];
@@ -80,16 +81,23 @@ TEST(KdLoss, MatchesPyTorchReference) {
   nlohmann::json in = nlohmann::json::array();
   for (auto& c : cases) {
     std::string kind = c.kind.rfind("jsd", 0) == 0 ? "jsd" : c.kind;
-    in.push_back({{"z", c.z}, {"ids", c.ids}, {"logp", c.logp}, {"log_tail", c.log_tail},
-                  {"k", c.k}, {"teacher_vocab", c.teacher_vocab}, {"target", c.target},
-                  {"temperature", c.opt.temperature}, {"alpha", c.opt.alpha},
-                  {"kind", kind}, {"beta", c.opt.beta}});
+    in.push_back({{"z", c.z},
+                  {"ids", c.ids},
+                  {"logp", c.logp},
+                  {"log_tail", c.log_tail},
+                  {"k", c.k},
+                  {"teacher_vocab", c.teacher_vocab},
+                  {"target", c.target},
+                  {"temperature", c.opt.temperature},
+                  {"alpha", c.opt.alpha},
+                  {"kind", kind},
+                  {"beta", c.opt.beta}});
   }
   TempDir d;
   write_file_atomic(d.path + "/in.json", in.dump());
   std::string out;
-  int rc = run_command("/usr/bin/python3 " + source_dir() + "/tests/torch_ref/kd_ref.py " +
-                           d.path + "/in.json " + d.path + "/out.json",
+  int rc = run_command("/usr/bin/python3 " + source_dir() + "/tests/torch_ref/kd_ref.py " + d.path +
+                           "/in.json " + d.path + "/out.json",
                        &out);
   ASSERT_EQ(rc, 0) << out;
   auto ref = nlohmann::json::parse(read_file(d.path + "/out.json"));
@@ -118,16 +126,16 @@ TEST(KdLoss, MatchesPyTorchReference) {
 TEST(KdLoss, GradientMatchesFiniteDifferences) {
   for (auto& c : make_cases()) {
     std::vector<float> dz(static_cast<size_t>(c.V));
-    kd_row(c.z.data(), c.V, c.ids.data(), c.logp.data(), c.log_tail, c.k, c.teacher_vocab,
-           c.target, c.opt, dz.data(), 1.0f);
+    kd_row(c.z.data(), c.V, c.ids.data(), c.logp.data(), c.log_tail, c.k, c.teacher_vocab, c.target,
+           c.opt, dz.data(), 1.0f);
     for (int j : {0, c.ids[0], c.ids[size_t(c.k - 1)], c.V - 1}) {
       std::vector<float> zp = c.z, zm = c.z;
       const float h = 1e-2f;
       zp[size_t(j)] += h;
       zm[size_t(j)] -= h;
       auto f = [&](std::vector<float>& z) {
-        return kd_row(z.data(), c.V, c.ids.data(), c.logp.data(), c.log_tail, c.k,
-                      c.teacher_vocab, c.target, c.opt, nullptr, 1.0f)
+        return kd_row(z.data(), c.V, c.ids.data(), c.logp.data(), c.log_tail, c.k, c.teacher_vocab,
+                      c.target, c.opt, nullptr, 1.0f)
             .loss;
       };
       double fd = (f(zp) - f(zm)) / (2.0 * h);

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "still/data/manifest.h"
 #include "still/eval/report.h"
 #include "still/eval/svg_plot.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
 #include "test_helpers.h"
 
 namespace still::eval {

@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "still/data/manifest.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
 #include "test_train_helpers.h"
 
 namespace still {

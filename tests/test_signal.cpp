@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "still/data/signal_shard.h"
 #include "still/io/atomic_file.h"
-#include "still/teach/signal_shard.h"
 #include "still/teach/topk_collector.h"
 #include "still/util/error.h"
 #include "still/util/rng.h"
@@ -24,7 +24,8 @@ TEST(TopK, MatchesBruteForceWithTiesById) {
   TopKRow::extract(z.data(), V, k, ids.data(), lp.data(), &lt, scratch);
   std::vector<int> all(V);
   for (int j = 0; j < V; ++j) all[size_t(j)] = j;
-  std::stable_sort(all.begin(), all.end(), [&](int a, int b) { return z[size_t(a)] > z[size_t(b)]; });
+  std::stable_sort(all.begin(), all.end(),
+                   [&](int a, int b) { return z[size_t(a)] > z[size_t(b)]; });
   double m = *std::max_element(z.begin(), z.end()), s = 0;
   for (float x : z) s += std::exp(x - m);
   double lse = m + std::log(s), tail = 0;
@@ -93,7 +94,8 @@ TEST(SignalCodec, RoundTripIsCloseAndNormalised) {
       EXPECT_NEAR(lp2[e2], lp[e], q.logp_step * (1.0 + delta / 0.25));
     }
     EXPECT_NEAR(s, 1.0, 1e-6);
-    for (int i = 1; i < k; ++i) EXPECT_GE(lp2[size_t(p) * k + size_t(i) - 1], lp2[size_t(p) * k + size_t(i)]);
+    for (int i = 1; i < k; ++i)
+      EXPECT_GE(lp2[size_t(p) * k + size_t(i) - 1], lp2[size_t(p) * k + size_t(i)]);
   }
   // Truncated input is an error, not a crash.
   EXPECT_THROW(decode_signal_block(k, n, V, std::string_view(bytes).substr(0, bytes.size() - 5), q,
@@ -150,8 +152,8 @@ TEST(SignalShard, WriteReadRandomAccessAndDetectDamage) {
 
 }  // namespace still
 
-#include "still/ledger/manifest.h"
-#include "still/teach/signal_dir.h"
+#include "still/data/manifest.h"
+#include "still/data/signal_dir.h"
 
 namespace still {
 
@@ -205,9 +207,11 @@ TEST(SignalDir, FillsBatchesFromWindowsAndShardsAndNamesDamage) {
   // Window 6 is the first of shard 2; window 1 the second of shard 0.
   std::vector<int32_t> ref_ids(5 * 4);
   std::vector<float> ref_lp(5 * 4), ref_lt(5);
-  SignalShard(d.path + "/" + meta.shard_name(2)).read(0, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
+  SignalShard(d.path + "/" + meta.shard_name(2))
+      .read(0, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
   for (int i = 0; i < 20; ++i) EXPECT_EQ(t.ids[size_t(i)], ref_ids[size_t(i)]);
-  SignalShard(d.path + "/" + meta.shard_name(0)).read(5, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
+  SignalShard(d.path + "/" + meta.shard_name(0))
+      .read(5, 5, ref_ids.data(), ref_lp.data(), ref_lt.data());
   for (int i = 0; i < 20; ++i) EXPECT_EQ(t.logp[size_t(20 + i)], ref_lp[size_t(i)]);
   EXPECT_EQ(t.ids[20], all_ids[20]);
 

@@ -3,12 +3,12 @@
 // added KL error; a coarser step costs more error (the measurement can see quantisation).
 #include <gtest/gtest.h>
 
+#include "still/data/corpus.h"
+#include "still/data/packing.h"
 #include "still/io/atomic_file.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/signal_quality.h"
 #include "still/teach/teach.h"
-#include "still/train/corpus.h"
-#include "still/train/packing.h"
 #include "test_train_helpers.h"
 
 namespace still {

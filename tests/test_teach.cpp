@@ -6,9 +6,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "still/data/signal_dir.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/teach/signal_dir.h"
 #include "still/teach/teach.h"
 #include "still/teach/topk_collector.h"
 #include "still/util/error.h"
@@ -26,7 +26,8 @@ LlamaConfig tiny_teacher() {
 std::string write_corpus(const std::string& dir) {
   std::string text;
   for (int d = 0; d < 12; ++d) {
-    for (int l = 0; l < 3; ++l) text += "the quick brown fox " + std::to_string(d * 7 + l) + " jumps\n";
+    for (int l = 0; l < 3; ++l)
+      text += "the quick brown fox " + std::to_string(d * 7 + l) + " jumps\n";
     text += "\n";
   }
   std::string p = dir + "/corpus.txt";

@@ -15,8 +15,8 @@
 
 #include "spawn_helpers.h"
 #include "still/io/atomic_file.h"
-#include "still/model/export.h"
 #include "still/model/llama.h"
+#include "still/modelio/export.h"
 #include "test_train_helpers.h"
 
 namespace still {

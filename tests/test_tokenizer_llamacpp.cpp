@@ -12,7 +12,7 @@
 #include "still/formats/tokenizer/bpe_trainer.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/io/atomic_file.h"
-#include "still/model/export_tokenizer.h"
+#include "still/modelio/export_tokenizer.h"
 #include "still/util/rng.h"
 #include "tokenizer_test_files.h"
 
@@ -50,7 +50,8 @@ std::vector<std::vector<std::vector<int32_t>>> llamacpp_tokenize(
                     jobs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::string out;
   int rc = run_command(
-      "cd " + npm_dir() + " && node still-tokenize-many.mjs " + dir + "/jobs.json 2>/dev/null", &out);
+      "cd " + npm_dir() + " && node still-tokenize-many.mjs " + dir + "/jobs.json 2>/dev/null",
+      &out);
   EXPECT_EQ(rc, 0) << out;
   size_t start = out.find("[[");
   if (start == std::string::npos) {

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
+#include "still/data/packing.h"
 #include "still/model/llama.h"
 #include "still/train/adamw.h"
-#include "still/train/packing.h"
 #include "still/util/rng.h"
 
 namespace still::train {

@@ -8,8 +8,8 @@
 #include <functional>
 
 #include "still/io/atomic_file.h"
-#include "still/model/weights_io.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
+#include "still/modelio/weights_io.h"
 #include "still/util/error.h"
 #include "still/util/rng.h"
 #include "test_helpers.h"

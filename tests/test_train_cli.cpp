@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "still/io/atomic_file.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
 #include "still/util/sha256.h"
 #include "test_train_helpers.h"
 

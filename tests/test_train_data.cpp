@@ -5,9 +5,9 @@
 #include <functional>
 #include <set>
 
+#include "still/data/corpus.h"
+#include "still/data/packing.h"
 #include "still/io/atomic_file.h"
-#include "still/train/corpus.h"
-#include "still/train/packing.h"
 #include "still/train/schedule.h"
 #include "still/util/error.h"
 #include "test_helpers.h"

@@ -1,6 +1,6 @@
 """Float64 PyTorch reference for still's KD losses on a top-k + tail teacher signal.
 
-Written from the formulas (see src/still/train/kd_loss.h), with autograd for the gradient:
+Written from the formulas (see src/still/model/kd_loss.h), with autograd for the gradient:
 an independent check of the hand-written backward. Reads a JSON list of cases from argv[1]
 and writes results to argv[2].
 """

@@ -7,11 +7,12 @@
 #include "still/cli/commands.h"
 #include "still/cli/distil_generated.h"
 #include "still/cli/train_flags.h"
+#include "still/data/generated_corpus.h"
+#include "still/data/signal_dir.h"
 #include "still/io/atomic_file.h"
-#include "still/model/load.h"
-#include "still/model/open_model.h"
-#include "still/teach/signal_dir.h"
-#include "still/train/generated_corpus.h"
+#include "still/modelio/load.h"
+#include "still/modelio/open_model.h"
+#include "still/train/distil.h"
 #include "still/train/trainer.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
@@ -39,8 +40,8 @@ void resolve_student(const std::string& student, train::TrainOptions& opt) {
 }
 
 void print_comparison(const nlohmann::json& rows) {
-  std::printf("%-10s %14s %10s %12s %12s %12s\n", "run", "held-out nats", "ppl",
-              "top-1 agree", "KL(t||s)", "tail mass");
+  std::printf("%-10s %14s %10s %12s %12s %12s\n", "run", "held-out nats", "ppl", "top-1 agree",
+              "KL(t||s)", "tail mass");
   for (auto& r : rows) {
     auto num = [&](const char* k) { return r.contains(k) ? r[k].get<double>() : NAN; };
     std::printf("%-10s %14.4f %10.3f %12.4f %12.4f %12.4f\n", r["run"].get<std::string>().c_str(),
@@ -116,29 +117,26 @@ void register_distil(CLI::App& app) {
     } else {
       const std::string& teacher = sig.meta().teacher;
       require(file_exists(teacher) || dir_exists(teacher),
-              "the signal's teacher " + teacher + " is not here to take the tokenizer from; "
-              "pass --tokenizer with the teacher's tokenizer file");
+              "the signal's teacher " + teacher +
+                  " is not here to take the tokenizer from; "
+                  "pass --tokenizer with the teacher's tokenizer file");
       opt.tokenizer = model_tokenizer_spec(teacher);
     }
     nlohmann::json rows = nlohmann::json::array();
-    train::TrainSummary kd = train::run(opt);
-    rows.push_back(comparison_row(opt.loss == "ce" ? "ce" : "kd", kd));
     if (a->baseline && opt.loss != "ce") {
-      train::TrainOptions base = opt;
-      base.loss = "ce";
-      base.alpha = 0;
-      base.temperature = 1;
-      base.out = path_join(opt.out, "baseline");
-      log_info("matched baseline: the same student on the same windows with cross-entropy");
-      train::TrainSummary ce = train::run(base);
-      rows.push_back(comparison_row("ce", ce));
-      nlohmann::json cmp = {{"signal", opt.signal},
-                            {"loss", opt.loss},
-                            {"alpha", opt.alpha},
-                            {"temperature", opt.temperature},
-                            {"runs", rows},
-                            {"kd_minus_ce_heldout_nats", kd.heldout_loss - ce.heldout_loss}};
+      train::DistilRuns runs = train::distil_with_baseline(opt);
+      rows.push_back(comparison_row("kd", runs.student));
+      rows.push_back(comparison_row("ce", runs.baseline));
+      nlohmann::json cmp = {
+          {"signal", opt.signal},
+          {"loss", opt.loss},
+          {"alpha", opt.alpha},
+          {"temperature", opt.temperature},
+          {"runs", rows},
+          {"kd_minus_ce_heldout_nats", runs.student.heldout_loss - runs.baseline.heldout_loss}};
       write_file_atomic(path_join(opt.out, "comparison.json"), cmp.dump(2) + "\n");
+    } else {
+      rows.push_back(comparison_row(opt.loss == "ce" ? "ce" : "kd", train::run(opt)));
     }
     if (a->json)
       std::printf("%s\n", rows.dump(2).c_str());

@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/commands.h"
-#include "still/model/export.h"
+#include "still/modelio/export.h"
 #include "still/util/log.h"
 
 namespace still::cli {

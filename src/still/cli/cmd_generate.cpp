@@ -4,7 +4,7 @@
 
 #include "still/cli/commands.h"
 #include "still/generate/generate.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/util/log.h"
 
 namespace still::cli {
@@ -22,7 +22,8 @@ void register_generate(CLI::App& app) {
   auto a = std::make_shared<Args>();
   a->gen.sampler = {0.8f, 40, 0.95f};
   a->gen.max_tokens = 200;
-  cmd->add_option("--model", a->model, "Run directory (its latest checkpoint), checkpoint dir, HF folder or GGUF file")
+  cmd->add_option("--model", a->model,
+                  "Run directory (its latest checkpoint), checkpoint dir, HF folder or GGUF file")
       ->required();
   cmd->add_option("--prompt", a->prompt, "Text to continue")->required();
   cmd->add_option("--temperature", a->gen.sampler.temperature, "0 = greedy")->capture_default_str();

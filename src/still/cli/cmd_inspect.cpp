@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "still/cli/commands.h"
-#include "still/model/inspect.h"
+#include "still/modelio/inspect.h"
 
 namespace still::cli {
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/commands.h"
-#include "still/train/corpus_split.h"
+#include "still/data/corpus_split.h"
 #include "still/util/error.h"
 
 namespace still::cli {
@@ -26,7 +26,8 @@ void register_split(CLI::App& app) {
     std::vector<train::SplitPart> parts;
     for (auto& p : a->parts) {
       auto eq = p.find('=');
-      require(eq != std::string::npos && eq > 0, "split: write parts as NAME=FRACTION, got '" + p + "'");
+      require(eq != std::string::npos && eq > 0,
+              "split: write parts as NAME=FRACTION, got '" + p + "'");
       char* end = nullptr;
       double f = std::strtod(p.c_str() + eq + 1, &end);
       require(end && *end == 0, "split: '" + p.substr(eq + 1) + "' is not a number");

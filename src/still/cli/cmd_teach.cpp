@@ -6,7 +6,7 @@
 
 #include "still/cli/commands.h"
 #include "still/cli/teach_generate.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/teach.h"
 #include "still/util/log.h"
 
@@ -89,11 +89,12 @@ void register_teach(CLI::App& app) {
     if (a->json) {
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("signal %s: %lld windows, %lld tokens, k=%d, %s (%.2f B/entry), teacher %.3f "
-                  "nats/token\n",
-                  a->opt.out.c_str(), (long long)r.windows, (long long)r.tokens, a->opt.k,
-                  format_bytes(double(r.signal_bytes)).c_str(), r.bytes_per_entry,
-                  r.teacher_nats_per_token);
+      std::printf(
+          "signal %s: %lld windows, %lld tokens, k=%d, %s (%.2f B/entry), teacher %.3f "
+          "nats/token\n",
+          a->opt.out.c_str(), (long long)r.windows, (long long)r.tokens, a->opt.k,
+          format_bytes(double(r.signal_bytes)).c_str(), r.bytes_per_entry,
+          r.teacher_nats_per_token);
     }
   });
 }

@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/commands.h"
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/bpe_trainer.h"
 #include "still/formats/tokenizer/chat_template.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/formats/tokenizer/utf8.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

@@ -5,9 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "still/cli/train_flags.h"
+#include "still/data/generated_corpus.h"
 #include "still/io/atomic_file.h"
-#include "still/model/open_model.h"
-#include "still/train/generated_corpus.h"
+#include "still/modelio/open_model.h"
+#include "still/train/distil.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -62,18 +63,15 @@ void run_distil_generated(const CLI::App* cmd, train::TrainOptions& opt,
   }
   opt.loss = "ce";
   nlohmann::json rows = nlohmann::json::array();
-  train::TrainSummary kd = train::run(opt);
-  rows.push_back(comparison_row("seqkd", kd));
   if (baseline) {
-    train::TrainOptions base = opt;
-    base.use_reference = true;
-    base.out = path_join(opt.out, "baseline");
-    log_info("matched baseline: the same student, prompts and steps on the prompts' references");
-    train::TrainSummary ref = train::run(base);
-    rows.push_back(comparison_row("reference", ref));
+    train::DistilRuns runs = train::distil_with_baseline(opt);
+    rows.push_back(comparison_row("seqkd", runs.student));
+    rows.push_back(comparison_row("reference", runs.baseline));
     nlohmann::json cmp = {
         {"generated", opt.generated}, {"mask_prompt", opt.mask_prompt}, {"runs", rows}};
     write_file_atomic(path_join(opt.out, "comparison.json"), cmp.dump(2) + "\n");
+  } else {
+    rows.push_back(comparison_row("seqkd", train::run(opt)));
   }
   if (json) {
     std::printf("%s\n", rows.dump(2).c_str());

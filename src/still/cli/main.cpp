@@ -5,7 +5,7 @@
 #include <exception>
 
 #include "still/cli/commands.h"
-#include "still/ledger/manifest.h"
+#include "still/data/manifest.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

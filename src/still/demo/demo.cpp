@@ -4,15 +4,15 @@
 
 #include <cmath>
 
+#include "still/data/corpus_split.h"
+#include "still/data/manifest.h"
 #include "still/eval/evaluate.h"
 #include "still/eval/report.h"
 #include "still/eval/suite.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/open_model.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/teach.h"
-#include "still/train/corpus_split.h"
-#include "still/train/trainer.h"
+#include "still/train/distil.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -87,7 +87,6 @@ DemoResult run_demo(const DemoOptions& opt) {
   }
   const std::string student = path_join(opt.out, "student");
   const std::string baseline = path_join(student, "baseline");
-  train::TrainSummary kd, ce;
   {
     StageTimer t(r, kDistil);
     train::TrainOptions to;
@@ -104,12 +103,7 @@ DemoResult run_demo(const DemoOptions& opt) {
     to.eval_every = std::max<int64_t>(1, opt.steps / 6);
     to.save_every = std::max<int64_t>(1, opt.steps / 3);
     to.threads = opt.threads;
-    kd = train::run(to);
-    to.loss = "ce";
-    to.alpha = 0;
-    to.temperature = 1;
-    to.out = baseline;
-    ce = train::run(to);
+    train::distil_with_baseline(to);  // the baseline into student/baseline
   }
   const std::string results_path = path_join(opt.out, "eval-heldout.json");
   nlohmann::json results;

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <map>
 
+#include "still/data/manifest.h"
 #include "still/eval/hellaswag.h"
 #include "still/eval/llama_scorer.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/load.h"
-#include "still/model/open_model.h"
+#include "still/modelio/load.h"
+#include "still/modelio/open_model.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 #include "still/util/sha256.h"

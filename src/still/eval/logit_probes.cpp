@@ -3,12 +3,11 @@
 #include <cmath>
 #include <limits>
 
-#include "still/kernels/log_softmax.h"
+#include "still/util/log_softmax.h"
 #include "still/util/error.h"
 
 namespace still::eval {
 
-using kernels::log_sum_exp;
 
 TargetLogprobs::TargetLogprobs(const Batch& batch)
     : batch_(batch), logprob_(batch.targets.size(), std::numeric_limits<double>::quiet_NaN()) {}
@@ -49,7 +48,7 @@ LossStats TeacherRows::process(int64_t row0, int n, int V, float* logits, bool, 
     if (s < 0) continue;
     const float* row = logits + size_t(i) * V;
     float* out = rows_.data() + size_t(s) * V;
-    kernels::log_softmax(row, V, out);
+    log_softmax(row, V, out);
     int32_t t = batch_.targets[size_t(r)];
     if (t < V) st.loss_sum -= out[t];
     st.count += 1;

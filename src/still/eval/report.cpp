@@ -6,11 +6,11 @@
 #include <map>
 #include <set>
 
+#include "still/data/manifest.h"
 #include "still/eval/evaluate.h"
 #include "still/eval/svg_plot.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/checkpoint.h"
+#include "still/modelio/checkpoint.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 #include "still/util/sha256.h"

@@ -2,7 +2,7 @@
 // chunk of rows at a time, to a LogitLoss (no gradients). LlamaScorer wraps the engine;
 // tests plug in small analytic models.
 #pragma once
-#include "still/model/batch.h"
+#include "still/data/batch.h"
 #include "still/model/logit_loss.h"
 
 namespace still::eval {

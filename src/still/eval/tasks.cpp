@@ -4,9 +4,9 @@
 #include <climits>
 #include <cmath>
 
-#include "still/ledger/manifest.h"
-#include "still/train/corpus.h"
-#include "still/train/packing.h"
+#include "still/data/corpus.h"
+#include "still/data/manifest.h"
+#include "still/data/packing.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 

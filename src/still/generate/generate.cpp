@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "still/ledger/manifest.h"
+#include "still/util/clock.h"
 #include "still/util/error.h"
 
 namespace still {

@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "still/data/batch.h"
 #include "still/kernels/precision.h"
-#include "still/model/batch.h"
 #include "still/model/config.h"
 #include "still/model/logit_loss.h"
 #include "still/model/params.h"

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "still/model/batch.h"
+#include "still/data/batch.h"
 
 namespace still {
 

@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <functional>
 
+#include "still/data/corpus.h"
+#include "still/data/generated_corpus.h"
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/utf8.h"
 #include "still/generate/generate.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/train/corpus.h"
-#include "still/train/generated_corpus.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 #include "still/util/parallel_errors.h"

@@ -1,5 +1,5 @@
 // `still teach --generate`: sequence-level KD data. The teacher samples continuations of
-// prompts, and the samples become a corpus (train/generated_corpus.h) that `still distil
+// prompts, and the samples become a corpus (data/generated_corpus.h) that `still distil
 // --generated` trains a student on with cross-entropy, prompt tokens masked.
 //
 // Determinism: sample s of prompt i is a pure function of (seed, i, s, settings, teacher):
@@ -46,7 +46,7 @@ struct PromptItem {
 
 // Prompts from a .jsonl file (one object per line with a string "prompt"; optional "id",
 // a string or integer, and "reference", a string) or a text file (documents separated by
-// blank lines, as for corpora (train/corpus.h), each without its final newline). Throws
+// blank lines, as for corpora (data/corpus.h), each without its final newline). Throws
 // still::Error naming the file and line.
 std::vector<PromptItem> read_prompts(const std::string& path);
 

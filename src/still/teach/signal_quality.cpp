@@ -5,11 +5,12 @@
 #include <cmath>
 #include <filesystem>
 
+#include "still/data/signal_shard.h"
 #include "still/io/atomic_file.h"
-#include "still/kernels/log_softmax.h"
-#include "still/teach/signal_shard.h"
+#include "still/data/signal_shard.h"
+#include "still/util/log_softmax.h"
+#include "still/model/kd_loss.h"
 #include "still/teach/topk_collector.h"
-#include "still/train/kd_loss.h"
 
 namespace still {
 
@@ -48,14 +49,14 @@ SignalQuality measure_signal_quality(const float* teacher, const float* student,
   for (int64_t r = 0; r < rows; ++r) {
     const float* z = student + r * V;
     const float* t = teacher + r * V;
-    double kl_topk = kd_row(z, V, &ids[size_t(r) * k], &logp[size_t(r) * k], tail[size_t(r)], k,
-                            V, -1, fkl, nullptr, 1)
+    double kl_topk = kd_row(z, V, &ids[size_t(r) * k], &logp[size_t(r) * k], tail[size_t(r)], k, V,
+                            -1, fkl, nullptr, 1)
                          .kl;
-    double kl_stored = kd_row(z, V, &ids2[size_t(r) * k], &logp2[size_t(r) * k],
-                              tail2[size_t(r)], k, V, -1, fkl, nullptr, 1)
+    double kl_stored = kd_row(z, V, &ids2[size_t(r) * k], &logp2[size_t(r) * k], tail2[size_t(r)],
+                              k, V, -1, fkl, nullptr, 1)
                            .kl;
     // Full-vocabulary KL(p‖q).
-    double lt = kernels::log_sum_exp(t, V), lz = kernels::log_sum_exp(z, V), kl_full = 0;
+    double lt = log_sum_exp(t, V), lz = log_sum_exp(z, V), kl_full = 0;
     for (int j = 0; j < V; ++j) {
       double lp = t[j] - lt;
       kl_full += std::exp(lp) * (lp - (z[j] - lz));

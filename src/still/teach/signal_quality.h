@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "still/teach/signal_codec.h"
+#include "still/data/signal_codec.h"
 
 namespace still {
 

@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "still/data/corpus.h"
+#include "still/data/manifest.h"
+#include "still/data/packing.h"
 #include "still/io/atomic_file.h"
-#include "still/ledger/manifest.h"
-#include "still/model/open_model.h"
+#include "still/data/corpus.h"
+#include "still/data/manifest.h"
+#include "still/data/packing.h"
+#include "still/modelio/checkpoint.h"
+#include "still/modelio/open_model.h"
 #include "still/teach/topk_collector.h"
-#include "still/train/checkpoint.h"
-#include "still/train/corpus.h"
-#include "still/train/packing.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 #include "still/util/sha256.h"
@@ -40,7 +43,8 @@ Batch make_windows(const std::string& path, const Tokenizer& tok, int T, int64_t
   w.resize(int(rows.size()), T);
   for (size_t r = 0; r < rows.size(); ++r) {
     std::copy(rows[r].tokens.begin(), rows[r].tokens.end(), w.tokens.begin() + long(r) * T);
-    std::copy(rows[r].positions.begin(), rows[r].positions.end(), w.positions.begin() + long(r) * T);
+    std::copy(rows[r].positions.begin(), rows[r].positions.end(),
+              w.positions.begin() + long(r) * T);
     std::copy(rows[r].targets.begin(), rows[r].targets.end(), w.targets.begin() + long(r) * T);
   }
   return w;
@@ -120,8 +124,9 @@ TeachResult run_teach(const TeachOptions& opt, const TeacherHandle& teacher) {
   std::string meta_text = meta.to_json().dump(2) + "\n";
   if (file_exists(meta_path)) {
     require(read_file(meta_path) == meta_text,
-            opt.out + " holds a different signal (other teacher, data or settings): choose "
-                      "another --out or delete it");
+            opt.out +
+                " holds a different signal (other teacher, data or settings): choose "
+                "another --out or delete it");
   }
   std::string windows_path = path_join(opt.out, "windows.safetensors");
   bool windows_ok = false;

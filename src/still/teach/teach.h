@@ -1,4 +1,4 @@
-// `still teach`: runs a teacher over a corpus and stores its top-k signal (teach/signal_dir.h).
+// `still teach`: runs a teacher over a corpus and stores its top-k signal (data/signal_dir.h).
 // The corpus is tokenized with the teacher's tokenizer and packed, in document order, into
 // windows of T tokens (positions restart at each document, as in training). Windows are
 // processed shard by shard; each finished shard is written atomically, so a killed run
@@ -8,18 +8,18 @@
 #include <cstdint>
 #include <string>
 
+#include "still/data/signal_dir.h"
 #include "still/formats/tokenizer/tokenizer.h"
 #include "still/model/llama.h"
-#include "still/teach/signal_dir.h"
 
 namespace still {
 
 struct TeachOptions {
-  std::string data;      // corpus file (signal split)
-  std::string out;       // signal directory
+  std::string data;  // corpus file (signal split)
+  std::string out;   // signal directory
   int k = 64;
-  int window = 0;        // tokens per window; 0 = the teacher's max_seq
-  int batch = 8;         // windows per forward pass
+  int window = 0;  // tokens per window; 0 = the teacher's max_seq
+  int batch = 8;   // windows per forward pass
   int windows_per_shard = 64;
   float logp_step = 1.0f / 256;
   int64_t max_windows = 0;  // 0 = the whole corpus
@@ -29,9 +29,9 @@ struct TeachOptions {
 struct TeacherHandle {
   LlamaModel* model = nullptr;
   const Tokenizer* tokenizer = nullptr;
-  std::string path;    // as the user gave it
+  std::string path;      // as the user gave it
   std::string resolved;  // the checkpoint/folder/file actually read (lineage points here)
-  std::string sha256;  // identity: hash of its manifest or weights file
+  std::string sha256;    // identity: hash of its manifest or weights file
 };
 
 struct TeachResult {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "still/kernels/log_softmax.h"
+#include "still/util/log_softmax.h"
 
 namespace still {
 
@@ -20,10 +20,10 @@ void TopKRow::extract(const float* z, int V, int k, int32_t* ids, float* logp, f
   // tiny tail mass keeps its precision.
   auto logit = [&](int64_t j) { return double(z[idx[size_t(j)]]); };
   // The top-k are sorted: the first is their max.
-  const double lse_top = kernels::log_sum_exp_from(logit(0), k, logit);
+  const double lse_top = log_sum_exp_from(logit(0), k, logit);
   double lse_tail = -std::numeric_limits<double>::infinity();
-  if (k < V) lse_tail = kernels::log_sum_exp(V - k, [&](int64_t j) { return logit(k + j); });
-  const double lse_all = kernels::log_add_exp(lse_top, lse_tail);
+  if (k < V) lse_tail = log_sum_exp(V - k, [&](int64_t j) { return logit(k + j); });
+  const double lse_all = log_add_exp(lse_top, lse_tail);
   for (int i = 0; i < k; ++i) {
     ids[i] = idx[size_t(i)];
     logp[i] = float(double(z[idx[size_t(i)]]) - lse_all);

@@ -1,6 +1,6 @@
-#include "still/train/corpus.h"
-#include "still/train/generated_corpus.h"
-#include "still/train/packing.h"
+#include "still/data/corpus.h"
+#include "still/data/generated_corpus.h"
+#include "still/data/packing.h"
 #include "still/train/train_source.h"
 #include "still/train/trainer.h"
 

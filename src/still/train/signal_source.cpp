@@ -1,7 +1,7 @@
 #include <cmath>
 
+#include "still/data/signal_dir.h"
 #include "still/io/atomic_file.h"
-#include "still/teach/signal_dir.h"
 #include "still/train/signal_stream.h"
 #include "still/train/train_source.h"
 #include "still/train/trainer.h"

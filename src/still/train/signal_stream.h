@@ -1,4 +1,4 @@
-// Training rows for `still distil`: the teacher's own windows (teach/signal_dir.h), never
+// Training rows for `still distil`: the teacher's own windows (data/signal_dir.h), never
 // re-packed, so every stored signal position lines up with the token it was computed for.
 //
 // A fixed fraction of windows, chosen by a hash of the window index (independent of the
@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "still/teach/signal_dir.h"
+#include "still/data/signal_dir.h"
 
 namespace still::train {
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "still/data/manifest.h"
 #include "still/formats/tokenizer/tokenizer.h"
-#include "still/ledger/manifest.h"
+#include "still/model/kd_loss.h"
 #include "still/model/llama.h"
-#include "still/train/kd_loss.h"
 
 namespace still::train {
 
