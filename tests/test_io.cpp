@@ -138,7 +138,7 @@ nlohmann::json hf_config(const nlohmann::json& patch) {
                       {"intermediate_size", 172},
                       {"vocab_size", 256},
                       {"max_position_embeddings", 128}};
-  j.merge_patch(patch);
+  if (patch.is_object()) j.merge_patch(patch);  // `{}` arrives as null: no patch
   return j;
 }
 

@@ -178,7 +178,8 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
     get_any(j, {"max_seq", "max_position_embeddings"}, c.max_seq);
     if (c.max_seq == 0) throw Error("config: missing required field 'max_seq'");
     if (!get_any(j, {"head_dim"}, c.head_dim)) {
-      require(c.n_heads > 0 && c.dim % c.n_heads == 0,
+      require(c.n_heads > 0, "config: n_heads must be positive (got ", c.n_heads, ")");
+      require(c.dim % c.n_heads == 0,
               "config: dim (" + std::to_string(c.dim) + ") is not divisible by n_heads (" +
                   std::to_string(c.n_heads) + "); set head_dim explicitly or fix the shapes");
       c.head_dim = c.dim / c.n_heads;

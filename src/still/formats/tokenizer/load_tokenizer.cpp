@@ -51,7 +51,7 @@ std::unique_ptr<Tokenizer> load_file(const std::string& path) {
   std::string name = fs::path(path).filename().string();
   if (has_gguf_magic(path)) return load_gguf_tokenizer(path);
   if (name == "encoder.json") return load_gpt2(path);
-  if (first_non_space(path) == '{') return load_tokenizer_json(path);
+  if (first_non_space(path) == '{' || name.ends_with(".json")) return load_tokenizer_json(path);
   if (name.ends_with(".model")) return load_sentencepiece_model(path);
   throw Error(path +
               ": unknown tokenizer file type (expected tokenizer.json, a SentencePiece "
