@@ -12,6 +12,7 @@
 #include "still/util/error.h"
 #include "still/util/sha256.h"
 #include "test_helpers.h"
+#include "testdata.h"
 
 namespace still::eval {
 namespace {
@@ -204,10 +205,7 @@ TEST(EvalSuite, MakeSuiteFromTheCommandLine) {
 TEST(EvalSuite, ShippedHellaSwagSuiteMatchesSharedData) {
   std::string suite = source_dir() + "/suites/hellaswag-val.json";
   Suite parsed = parse_suite(read_file(suite), suite);
-  std::string path;
-  for (auto root : {source_dir() + "/../shared/testdata", source_dir() + "/../../shared/testdata"})
-    if (file_exists(root + "/hellaswag/hellaswag_val_full.txt.bz2"))
-      path = root + "/hellaswag/hellaswag_val_full.txt.bz2";
+  const std::string path = testing::testdata_file("hellaswag/hellaswag_val_full.txt.bz2");
   if (path.empty()) GTEST_SKIP() << "SKIPPED LOUDLY: shared HellaSwag data not found";
   Suite s = load_suite(suite);
   auto items = parse_hellaswag(s.tasks[0].content, s.tasks[0].resolved_path);

@@ -9,6 +9,7 @@
 #include "still/io/atomic_file.h"
 #include "still/train/checkpoint.h"
 #include "test_train_helpers.h"
+#include "testdata.h"
 
 namespace still {
 namespace fs = std::filesystem;
@@ -194,10 +195,7 @@ TEST(TrainCli, FullDiskDuringSaveIsAClearErrorAndLeavesNoHalfCheckpoint) {
 }
 
 TEST(TrainCli, TrainsWithATokenizerFileAndCarriesItInTheCheckpoint) {
-  std::string gguf;
-  for (auto root : {source_dir() + "/../shared/testdata", source_dir() + "/../../shared/testdata"})
-    if (file_exists(root + "/tokenizers/ggml-vocab-llama-spm.gguf"))
-      gguf = root + "/tokenizers/ggml-vocab-llama-spm.gguf";
+  const std::string gguf = testing::testdata_file("tokenizers/ggml-vocab-llama-spm.gguf");
   if (gguf.empty()) GTEST_SKIP() << "shared testdata not found";
   TempDir d;
   std::string corpus = write_corpus(d.path, 60), run = d.path + "/run", out;
