@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "skip.h"
 #include "still/kernels/bf16.h"
 #include "still/kernels/matmul.h"
 #include "still/kernels/matmul_bf16.h"
@@ -48,7 +49,7 @@ VecF rounded(const VecF& v) {
 }
 
 #define SKIP_WITHOUT_BF16() \
-  if (!k::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16"
+  if (!k::cpu_has_avx512_bf16()) STILL_SKIP_OR_FAIL("this CPU has no AVX512_BF16")
 
 TEST(Bf16, RoundsToNearestEvenWithNaNInfAndDenormals) {
   struct Case {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "skip.h"
 #include "still/io/atomic_file.h"
 #include "still/kernels/bf16.h"
 #include "still/train/checkpoint.h"
@@ -28,7 +29,7 @@ void expect_one_error_line(const std::string& out, const std::vector<std::string
 }
 
 TEST(Bf16Cli, RecordsPrecisionResumesBitwiseAndRefusesAnotherPrecision) {
-  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
+  if (!kernels::cpu_has_avx512_bf16()) STILL_SKIP_OR_FAIL("this CPU has no AVX512_BF16");
   TempDir d;
   const std::string corpus = write_corpus(d.path, 100), run = d.path + "/run",
                     f32 = d.path + "/f32";
@@ -66,7 +67,7 @@ TEST(Bf16Cli, RecordsPrecisionResumesBitwiseAndRefusesAnotherPrecision) {
 // The KD path (`still distil`): a bf16 student trains on a teacher's signal, its baseline too,
 // and both record their precision; the KD losses match fp32's closely after a few steps.
 TEST(Bf16Cli, DistilTrainsABf16Student) {
-  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
+  if (!kernels::cpu_has_avx512_bf16()) STILL_SKIP_OR_FAIL("this CPU has no AVX512_BF16");
   TempDir d;
   const std::string corpus = write_corpus(d.path, 60), S = still_cmd();
   std::string out;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llama_test_helpers.h"
+#include "skip.h"
 #include "still/kernels/bf16.h"
 #include "still/model/llama.h"
 #include "still/train/adamw.h"
@@ -20,7 +21,7 @@ namespace still {
 namespace {
 
 #define SKIP_WITHOUT_BF16() \
-  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16"
+  if (!kernels::cpu_has_avx512_bf16()) STILL_SKIP_OR_FAIL("this CPU has no AVX512_BF16")
 
 double rel_diff(const float* a, const float* b, size_t n) {
   double num = 0, den = 0;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "skip.h"
 #include "still/eval/data_file.h"
 #include "still/eval/hellaswag.h"
 #include "still/eval/suite.h"
@@ -206,7 +207,8 @@ TEST(EvalSuite, ShippedHellaSwagSuiteMatchesSharedData) {
   std::string suite = source_dir() + "/suites/hellaswag-val.json";
   Suite parsed = parse_suite(read_file(suite), suite);
   const std::string path = testing::testdata_file("hellaswag/hellaswag_val_full.txt.bz2");
-  if (path.empty()) GTEST_SKIP() << "SKIPPED LOUDLY: shared HellaSwag data not found";
+  if (path.empty())
+    STILL_SKIP_OR_FAIL("shared HellaSwag data not found under " + testing::testdata_root());
   Suite s = load_suite(suite);
   auto items = parse_hellaswag(s.tasks[0].content, s.tasks[0].resolved_path);
   EXPECT_EQ(items.size(), 10042u);

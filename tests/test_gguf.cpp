@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "skip.h"
 #include "still/formats/gguf.h"
 #include "still/formats/gguf_writer.h"
 #include "still/util/error.h"
@@ -71,8 +72,8 @@ GgufWriter small_model_writer() {
 
 TEST(Gguf, ReadsLlamaCppVocabFiles) {
   if (testdata("ggml-vocab-llama-spm.gguf").empty())
-    GTEST_SKIP()
-        << "SKIPPED LOUDLY: shared testdata (../shared/testdata) not found; set STILL_TESTDATA";
+    STILL_SKIP_OR_FAIL("shared testdata not found under " + testing::testdata_root() +
+                       "; set STILL_TESTDATA");
   GgufFile spm(testdata("ggml-vocab-llama-spm.gguf"));
   EXPECT_EQ(spm.version(), 3u);
   EXPECT_EQ(spm.architecture(), "llama");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "skip.h"
 #include "still/formats/gguf_writer.h"
 #include "still/formats/tokenizer/bpe_trainer.h"
 #include "still/formats/tokenizer/tokenizer.h"
@@ -50,7 +51,8 @@ std::vector<std::vector<std::vector<int32_t>>> llamacpp_tokenize(
                     jobs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::string out;
   int rc = run_command(
-      "cd " + npm_dir() + " && node still-tokenize-many.mjs " + dir + "/jobs.json 2>/dev/null", &out);
+      "cd " + npm_dir() + " && node still-tokenize-many.mjs " + dir + "/jobs.json 2>/dev/null",
+      &out);
   EXPECT_EQ(rc, 0) << out;
   size_t start = out.find("[[");
   if (start == std::string::npos) {
@@ -115,10 +117,9 @@ void expect_same_ids(const Tokenizer& tok, const std::vector<std::vector<int32_t
   EXPECT_EQ(mismatches, 0) << what;
 }
 
-#define REQUIRE_LLAMACPP()                                                     \
-  if (!llamacpp_problem().empty())                                             \
-  GTEST_SKIP() << "\n*** SKIPPED LOUDLY: llama.cpp tokenization not checked: " \
-               << llamacpp_problem() << " ***\n"
+#define REQUIRE_LLAMACPP()         \
+  if (!llamacpp_problem().empty()) \
+  STILL_SKIP_OR_FAIL("llama.cpp tokenization not checked: " + llamacpp_problem())
 
 // `still tokenizer train` output (llama-bpe pre-tokenizer) exported to GGUF, and llama.cpp's
 // own reference vocabularies.

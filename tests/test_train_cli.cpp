@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "skip.h"
 #include "still/io/atomic_file.h"
 #include "still/train/checkpoint.h"
 #include "test_train_helpers.h"
@@ -196,7 +197,8 @@ TEST(TrainCli, FullDiskDuringSaveIsAClearErrorAndLeavesNoHalfCheckpoint) {
 
 TEST(TrainCli, TrainsWithATokenizerFileAndCarriesItInTheCheckpoint) {
   const std::string gguf = testing::testdata_file("tokenizers/ggml-vocab-llama-spm.gguf");
-  if (gguf.empty()) GTEST_SKIP() << "shared testdata not found";
+  if (gguf.empty())
+    STILL_SKIP_OR_FAIL("shared testdata not found under " + testing::testdata_root());
   TempDir d;
   std::string corpus = write_corpus(d.path, 60), run = d.path + "/run", out;
   // Llama 2's SentencePiece vocabulary (32000, BOS 1, EOS 2): the config must cover it.
