@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "still/cli/commands.h"
+#include "still/kernels/isa.h"
 #include "still/ledger/manifest.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   still::cli::register_tokenize(app);
 
   try {
+    still::kernels::kernel_isa();  // a bad STILL_ISA fails here, not inside a parallel loop
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
