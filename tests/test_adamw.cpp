@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "isa_paths.h"
 #include "llama_test_helpers.h"
 #include "still/train/adamw.h"
 #include "still/train/schedule.h"
@@ -44,29 +45,31 @@ LlamaConfig odd_tied_config() {
 }
 
 TEST(AdamW, DecaysExactlyTheMarkedTensors) {
-  const ParamLayout lay(odd_tied_config());
-  const AdamWConfig cfg;  // weight decay 0.1
-  State s = random_state(lay.total(), 1);
-  std::vector<float> p0 = s.p;
-  AdamW opt(lay, cfg);
-  const float lr = 0.01f;
-  opt.step(s.p.data(), s.g.data(), lr);
-  // Reference: the textbook update per element, decay by the tensor's flag.
-  std::vector<int> decay(lay.total(), -1);  // -1: padding (no tensor)
-  for (auto& t : lay.tensors())
-    for (size_t i = 0; i < t.numel; ++i) decay[t.offset + i] = t.weight_decay ? 1 : 0;
-  const float bc1 = 1 - cfg.beta1, bc2 = 1 - cfg.beta2;
-  for (size_t i = 0; i < lay.total(); ++i) {
-    const double g = s.g[i], m = (1 - cfg.beta1) * g, v = (1 - cfg.beta2) * g * g;
-    double p = p0[i];
-    if (decay[i] == 1) p -= double(lr) * cfg.weight_decay * p;
-    p -= lr * (m / bc1) / (std::sqrt(v / bc2) + cfg.eps);
-    ASSERT_NEAR(s.p[i], p, 2e-6 * std::max(1.0, std::abs(p))) << "element " << i;
-  }
-  // The layout marks what the reference relies on.
-  const ParamInfo* wq = lay.find("model.layers.0.self_attn.q_proj.weight");
-  const ParamInfo* bq = lay.find("model.layers.0.self_attn.q_proj.bias");
-  ASSERT_TRUE(wq && bq && wq->weight_decay && !bq->weight_decay);
+  testing::for_each_kernel_isa([&] {
+    const ParamLayout lay(odd_tied_config());
+    const AdamWConfig cfg;  // weight decay 0.1
+    State s = random_state(lay.total(), 1);
+    std::vector<float> p0 = s.p;
+    AdamW opt(lay, cfg);
+    const float lr = 0.01f;
+    opt.step(s.p.data(), s.g.data(), lr);
+    // Reference: the textbook update per element, decay by the tensor's flag.
+    std::vector<int> decay(lay.total(), -1);  // -1: padding (no tensor)
+    for (auto& t : lay.tensors())
+      for (size_t i = 0; i < t.numel; ++i) decay[t.offset + i] = t.weight_decay ? 1 : 0;
+    const float bc1 = 1 - cfg.beta1, bc2 = 1 - cfg.beta2;
+    for (size_t i = 0; i < lay.total(); ++i) {
+      const double g = s.g[i], m = (1 - cfg.beta1) * g, v = (1 - cfg.beta2) * g * g;
+      double p = p0[i];
+      if (decay[i] == 1) p -= double(lr) * cfg.weight_decay * p;
+      p -= lr * (m / bc1) / (std::sqrt(v / bc2) + cfg.eps);
+      ASSERT_NEAR(s.p[i], p, 2e-6 * std::max(1.0, std::abs(p))) << "element " << i;
+    }
+    // The layout marks what the reference relies on.
+    const ParamInfo* wq = lay.find("model.layers.0.self_attn.q_proj.weight");
+    const ParamInfo* bq = lay.find("model.layers.0.self_attn.q_proj.bias");
+    ASSERT_TRUE(wq && bq && wq->weight_decay && !bq->weight_decay);
+  });
 }
 
 TEST(AdamW, FoldedClipFactorEqualsClippingFirst) {
@@ -88,28 +91,30 @@ TEST(AdamW, FoldedClipFactorEqualsClippingFirst) {
 }
 
 TEST(AdamW, SameBitsForAnyThreadCount) {
-  // Big enough for many blocks of the parallel loop, with decay runs crossing block edges.
-  testing::Variant v{.name = "wide",
-                     .dim = 96,
-                     .n_layers = 3,
-                     .n_heads = 4,
-                     .n_kv_heads = 2,
-                     .head_dim = 24,
-                     .ffn_dim = 250,
-                     .vocab = 301};
-  const ParamLayout lay(testing::make_config(v));
-  std::vector<std::vector<float>> out;
-  const int saved = omp_get_max_threads();
-  for (int threads : {1, 2, 3}) {
-    omp_set_num_threads(threads);
-    State s = random_state(lay.total(), 3);
-    AdamW opt(lay, {});
-    for (int step = 0; step < 2; ++step) opt.step(s.p.data(), s.g.data(), 1e-3f, 0.5f);
-    out.push_back(s.p);
-  }
-  omp_set_num_threads(saved);
-  EXPECT_EQ(out[0], out[1]);
-  EXPECT_EQ(out[0], out[2]);
+  testing::for_each_kernel_isa([&] {
+    // Big enough for many blocks of the parallel loop, with decay runs crossing block edges.
+    testing::Variant v{.name = "wide",
+                       .dim = 96,
+                       .n_layers = 3,
+                       .n_heads = 4,
+                       .n_kv_heads = 2,
+                       .head_dim = 24,
+                       .ffn_dim = 250,
+                       .vocab = 301};
+    const ParamLayout lay(testing::make_config(v));
+    std::vector<std::vector<float>> out;
+    const int saved = omp_get_max_threads();
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      State s = random_state(lay.total(), 3);
+      AdamW opt(lay, {});
+      for (int step = 0; step < 2; ++step) opt.step(s.p.data(), s.g.data(), 1e-3f, 0.5f);
+      out.push_back(s.p);
+    }
+    omp_set_num_threads(saved);
+    EXPECT_EQ(out[0], out[1]);
+    EXPECT_EQ(out[0], out[2]);
+  });
 }
 
 }  // namespace

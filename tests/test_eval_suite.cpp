@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "skip.h"
 #include "still/eval/data_file.h"
 #include "still/eval/hellaswag.h"
 #include "still/eval/suite.h"
@@ -12,6 +13,7 @@
 #include "still/util/error.h"
 #include "still/util/sha256.h"
 #include "test_helpers.h"
+#include "testdata.h"
 
 namespace still::eval {
 namespace {
@@ -204,11 +206,9 @@ TEST(EvalSuite, MakeSuiteFromTheCommandLine) {
 TEST(EvalSuite, ShippedHellaSwagSuiteMatchesSharedData) {
   std::string suite = source_dir() + "/suites/hellaswag-val.json";
   Suite parsed = parse_suite(read_file(suite), suite);
-  std::string path;
-  for (auto root : {source_dir() + "/../shared/testdata", source_dir() + "/../../shared/testdata"})
-    if (file_exists(root + "/hellaswag/hellaswag_val_full.txt.bz2"))
-      path = root + "/hellaswag/hellaswag_val_full.txt.bz2";
-  if (path.empty()) GTEST_SKIP() << "SKIPPED LOUDLY: shared HellaSwag data not found";
+  const std::string path = testing::testdata_file("hellaswag/hellaswag_val_full.txt.bz2");
+  if (path.empty())
+    STILL_SKIP_OR_FAIL("shared HellaSwag data not found under " + testing::testdata_root());
   Suite s = load_suite(suite);
   auto items = parse_hellaswag(s.tasks[0].content, s.tasks[0].resolved_path);
   EXPECT_EQ(items.size(), 10042u);

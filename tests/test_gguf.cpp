@@ -7,24 +7,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include "skip.h"
 #include "still/formats/gguf.h"
 #include "still/formats/gguf_writer.h"
 #include "still/util/error.h"
 #include "test_helpers.h"
+#include "testdata.h"
 
 namespace still {
 namespace {
 
-// The shared read-only test data lives beside the checkout (../shared from the repo root);
-// worktrees sit one level deeper. STILL_TESTDATA overrides.
 std::string testdata(const std::string& name) {
-  std::vector<std::string> roots;
-  if (const char* e = std::getenv("STILL_TESTDATA")) roots.push_back(e);
-  roots.push_back(source_dir() + "/../shared/testdata");
-  roots.push_back(source_dir() + "/../../shared/testdata");
-  for (auto& r : roots)
-    if (std::filesystem::exists(r + "/tokenizers/" + name)) return r + "/tokenizers/" + name;
-  return "";
+  return testing::testdata_file("tokenizers/" + name);
 }
 
 // Expects parsing `bytes` to throw a one-line still::Error that names the file and contains
@@ -78,8 +72,8 @@ GgufWriter small_model_writer() {
 
 TEST(Gguf, ReadsLlamaCppVocabFiles) {
   if (testdata("ggml-vocab-llama-spm.gguf").empty())
-    GTEST_SKIP()
-        << "SKIPPED LOUDLY: shared testdata (../shared/testdata) not found; set STILL_TESTDATA";
+    STILL_SKIP_OR_FAIL("shared testdata not found under " + testing::testdata_root() +
+                       "; set STILL_TESTDATA");
   GgufFile spm(testdata("ggml-vocab-llama-spm.gguf"));
   EXPECT_EQ(spm.version(), 3u);
   EXPECT_EQ(spm.architecture(), "llama");

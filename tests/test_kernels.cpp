@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "isa_paths.h"
 #include "still/kernels/attention.h"
 #include "still/kernels/embedding.h"
 #include "still/kernels/linear.h"
@@ -162,50 +163,54 @@ VecD rmsnorm_ref(const VecD& x, const VecD& w, int rows, int D, double eps) {
 }
 
 TEST(Kernels, RmsNormForwardBackward) {
-  const int rows = 5, D = 70;  // D > 64: two column blocks in the weight gradient
-  const float eps = 1e-5f;
-  VecF x = random_vec(rows * D, 8), w = random_vec(D, 9), dy = random_vec(rows * D, 10);
-  for (auto& v : w) v += 1.0f;
-  VecF y(rows * D), rstd(rows);
-  k::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), rows, D, eps);
-  EXPECT_LT(rel_err(y, rmsnorm_ref(to_d(x), to_d(w), rows, D, eps)), 1e-6);
+  testing::for_each_kernel_isa([&] {
+    const int rows = 5, D = 70;  // D > 64: two column blocks in the weight gradient
+    const float eps = 1e-5f;
+    VecF x = random_vec(rows * D, 8), w = random_vec(D, 9), dy = random_vec(rows * D, 10);
+    for (auto& v : w) v += 1.0f;
+    VecF y(rows * D), rstd(rows);
+    k::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), rows, D, eps);
+    EXPECT_LT(rel_err(y, rmsnorm_ref(to_d(x), to_d(w), rows, D, eps)), 1e-6);
 
-  VecD xd = to_d(x), wd = to_d(w);
-  auto loss_x = [&](const VecD& v) { return dot(to_d(dy), rmsnorm_ref(v, wd, rows, D, eps)); };
-  auto loss_w = [&](const VecD& v) { return dot(to_d(dy), rmsnorm_ref(xd, v, rows, D, eps)); };
-  VecD gx = fd_grad(loss_x, xd), gw = fd_grad(loss_w, wd);
+    VecD xd = to_d(x), wd = to_d(w);
+    auto loss_x = [&](const VecD& v) { return dot(to_d(dy), rmsnorm_ref(v, wd, rows, D, eps)); };
+    auto loss_w = [&](const VecD& v) { return dot(to_d(dy), rmsnorm_ref(xd, v, rows, D, eps)); };
+    VecD gx = fd_grad(loss_x, xd), gw = fd_grad(loss_w, wd);
 
-  VecF dx(rows * D, 0.5f), dw(D, 0.0f);
-  k::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), rows, D,
-                      /*accumulate_dx=*/true);
-  for (auto& v : gx) v += 0.5;  // accumulated onto the 0.5 already there
-  EXPECT_LT(rel_err(dx, gx), 1e-5);
-  EXPECT_LT(rel_err(dw, gw), 1e-5);
+    VecF dx(rows * D, 0.5f), dw(D, 0.0f);
+    k::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), rows, D,
+                        /*accumulate_dx=*/true);
+    for (auto& v : gx) v += 0.5;  // accumulated onto the 0.5 already there
+    EXPECT_LT(rel_err(dx, gx), 1e-5);
+    EXPECT_LT(rel_err(dw, gw), 1e-5);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
 // SwiGLU
 
 TEST(Kernels, SwigluForwardBackward) {
-  const int n = 50;
-  VecF g = random_vec(n, 11, 3.0), u = random_vec(n, 12), dh = random_vec(n, 13);
-  auto ref = [](double gi, double ui) { return gi / (1 + std::exp(-gi)) * ui; };
-  VecF h(n);
-  k::swiglu_forward(h.data(), g.data(), u.data(), n);
-  VecD href(n);
-  for (int i = 0; i < n; ++i) href[size_t(i)] = ref(g[size_t(i)], u[size_t(i)]);
-  EXPECT_LT(rel_err(h, href), 1e-6);
-  VecF dg(n), du(n);
-  k::swiglu_backward(dg.data(), du.data(), dh.data(), g.data(), u.data(), n);
-  VecD dgr(n), dur(n);
-  const double e = 1e-6;
-  for (int i = 0; i < n; ++i) {
-    const double gi = g[size_t(i)], ui = u[size_t(i)];
-    dgr[size_t(i)] = dh[size_t(i)] * (ref(gi + e, ui) - ref(gi - e, ui)) / (2 * e);
-    dur[size_t(i)] = dh[size_t(i)] * (ref(gi, ui + e) - ref(gi, ui - e)) / (2 * e);
-  }
-  EXPECT_LT(rel_err(dg, dgr), 1e-5);
-  EXPECT_LT(rel_err(du, dur), 1e-5);
+  testing::for_each_kernel_isa([&] {
+    const int n = 50;
+    VecF g = random_vec(n, 11, 3.0), u = random_vec(n, 12), dh = random_vec(n, 13);
+    auto ref = [](double gi, double ui) { return gi / (1 + std::exp(-gi)) * ui; };
+    VecF h(n);
+    k::swiglu_forward(h.data(), g.data(), u.data(), n);
+    VecD href(n);
+    for (int i = 0; i < n; ++i) href[size_t(i)] = ref(g[size_t(i)], u[size_t(i)]);
+    EXPECT_LT(rel_err(h, href), 1e-6);
+    VecF dg(n), du(n);
+    k::swiglu_backward(dg.data(), du.data(), dh.data(), g.data(), u.data(), n);
+    VecD dgr(n), dur(n);
+    const double e = 1e-6;
+    for (int i = 0; i < n; ++i) {
+      const double gi = g[size_t(i)], ui = u[size_t(i)];
+      dgr[size_t(i)] = dh[size_t(i)] * (ref(gi + e, ui) - ref(gi - e, ui)) / (2 * e);
+      dur[size_t(i)] = dh[size_t(i)] * (ref(gi, ui + e) - ref(gi, ui - e)) / (2 * e);
+    }
+    EXPECT_LT(rel_err(dg, dgr), 1e-5);
+    EXPECT_LT(rel_err(du, dur), 1e-5);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,22 +235,24 @@ VecD rope_ref(const VecD& x, const std::vector<int32_t>& pos, int heads, int hd,
 }
 
 TEST(Kernels, RopeForwardBackwardHalfRotation) {
-  const int heads = 3, hd = 8, T = int(kPositions.size());
-  const double theta = 10000;
-  VecF x = random_vec(size_t(T * heads * hd), 14), dy = random_vec(x.size(), 15);
-  auto inv = k::rope_inv_freq(hd, theta, {});
-  VecF cos(7 * hd / 2), sin(7 * hd / 2);
-  k::rope_tables(inv, 0, 7, cos.data(), sin.data());
-  VecF y = x;
-  k::rope_forward(y.data(), kPositions.data(), T, heads, hd, cos.data(), sin.data());
-  EXPECT_LT(rel_err(y, rope_ref(to_d(x), kPositions, heads, hd, theta)), 1e-6);
-  auto loss = [&](const VecD& v) {
-    return dot(to_d(dy), rope_ref(v, kPositions, heads, hd, theta));
-  };
-  VecD gx = fd_grad(loss, to_d(x));
-  VecF dx = dy;
-  k::rope_backward(dx.data(), kPositions.data(), T, heads, hd, cos.data(), sin.data());
-  EXPECT_LT(rel_err(dx, gx), 1e-6);
+  testing::for_each_kernel_isa([&] {
+    const int heads = 3, hd = 8, T = int(kPositions.size());
+    const double theta = 10000;
+    VecF x = random_vec(size_t(T * heads * hd), 14), dy = random_vec(x.size(), 15);
+    auto inv = k::rope_inv_freq(hd, theta, {});
+    VecF cos(7 * hd / 2), sin(7 * hd / 2);
+    k::rope_tables(inv, 0, 7, cos.data(), sin.data());
+    VecF y = x;
+    k::rope_forward(y.data(), kPositions.data(), T, heads, hd, cos.data(), sin.data());
+    EXPECT_LT(rel_err(y, rope_ref(to_d(x), kPositions, heads, hd, theta)), 1e-6);
+    auto loss = [&](const VecD& v) {
+      return dot(to_d(dy), rope_ref(v, kPositions, heads, hd, theta));
+    };
+    VecD gx = fd_grad(loss, to_d(x));
+    VecF dx = dy;
+    k::rope_backward(dx.data(), kPositions.data(), T, heads, hd, cos.data(), sin.data());
+    EXPECT_LT(rel_err(dx, gx), 1e-6);
+  });
 }
 
 TEST(Kernels, RopeLlama3ScalingRegimes) {
@@ -332,31 +339,37 @@ void check_attention(const AttnCase& c) {
   EXPECT_LT(rel_err(dv, gv), 1e-5);
 }
 
-TEST(Kernels, AttentionGroupedQueryWithDocumentReset) { check_attention(AttnCase{}); }
+TEST(Kernels, AttentionGroupedQueryWithDocumentReset) {
+  testing::for_each_kernel_isa([&] { check_attention(AttnCase{}); });
+}
 
 TEST(Kernels, AttentionMultiHead) {
-  AttnCase c;
-  c.KVH = c.H;
-  check_attention(c);
+  testing::for_each_kernel_isa([&] {
+    AttnCase c;
+    c.KVH = c.H;
+    check_attention(c);
+  });
 }
 
 TEST(Kernels, AttentionDecodeMatchesBatchedAttention) {
-  // One document of 7 tokens: decoding 3 then 4 new rows against a cache must equal the
-  // batched forward for the same rows.
-  AttnCase c;
-  c.B = 1;
-  const int qs = c.H * c.hd, kvs = c.KVH * c.hd;
-  VecF q = random_vec(size_t(c.T * qs), 20), kk = random_vec(size_t(c.T * kvs), 21),
-       v = random_vec(size_t(c.T * kvs), 22);
-  std::vector<int32_t> pos = {0, 1, 2, 3, 4, 5, 6};
-  VecF out(q.size()), lse(size_t(c.H * c.T));
-  k::attention_forward(out.data(), lse.data(), q.data(), kk.data(), v.data(), pos.data(),
-                       {1, c.T, c.H, c.KVH, c.hd});
-  VecF dec(q.size());
-  k::attention_decode(dec.data(), q.data(), kk.data(), v.data(), 3, 0, c.H, c.KVH, c.hd);
-  k::attention_decode(dec.data() + 3 * qs, q.data() + 3 * qs, kk.data(), v.data(), 4, 3, c.H, c.KVH,
-                      c.hd);
-  for (size_t i = 0; i < q.size(); ++i) EXPECT_NEAR(dec[i], out[i], 1e-6);
+  testing::for_each_kernel_isa([&] {
+    // One document of 7 tokens: decoding 3 then 4 new rows against a cache must equal the
+    // batched forward for the same rows.
+    AttnCase c;
+    c.B = 1;
+    const int qs = c.H * c.hd, kvs = c.KVH * c.hd;
+    VecF q = random_vec(size_t(c.T * qs), 20), kk = random_vec(size_t(c.T * kvs), 21),
+         v = random_vec(size_t(c.T * kvs), 22);
+    std::vector<int32_t> pos = {0, 1, 2, 3, 4, 5, 6};
+    VecF out(q.size()), lse(size_t(c.H * c.T));
+    k::attention_forward(out.data(), lse.data(), q.data(), kk.data(), v.data(), pos.data(),
+                         {1, c.T, c.H, c.KVH, c.hd});
+    VecF dec(q.size());
+    k::attention_decode(dec.data(), q.data(), kk.data(), v.data(), 3, 0, c.H, c.KVH, c.hd);
+    k::attention_decode(dec.data() + 3 * qs, q.data() + 3 * qs, kk.data(), v.data(), 4, 3, c.H,
+                        c.KVH, c.hd);
+    for (size_t i = 0; i < q.size(); ++i) EXPECT_NEAR(dec[i], out[i], 1e-6);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,42 +397,44 @@ TEST(Kernels, EmbeddingBackwardSumsRepeatedTokens) {
 // Cross-entropy
 
 TEST(Kernels, CrossEntropyLossAndGradientWithMask) {
-  const int rows = 5, V = 11;
-  Batch b;
-  b.resize(1, rows);
-  b.targets = {3, -1, 10, 0, 7};
-  VecF logits = random_vec(rows * V, 25, 4.0);
-  logits[2 * V + 10] = 60.0f;  // a large logit: the max subtraction must keep this finite
-  const float scale = 0.25f;
-  auto ref_loss = [&](const VecD& z) {
-    double L = 0;
-    for (int r = 0; r < rows; ++r) {
-      if (b.targets[size_t(r)] < 0) continue;
-      double mx = -INFINITY, s = 0;
-      for (int i = 0; i < V; ++i) mx = std::max(mx, z[size_t(r * V + i)]);
-      for (int i = 0; i < V; ++i) s += std::exp(z[size_t(r * V + i)] - mx);
-      L += mx + std::log(s) - z[size_t(r * V + b.targets[size_t(r)])];
-    }
-    return L;
-  };
-  VecD g = fd_grad(ref_loss, to_d(logits));
-  for (auto& x : g) x *= scale;
-  CrossEntropyLoss ce(b);
-  // Process as two chunks (rows 0-1, 2-4) as the model does.
-  VecF z = logits;
-  LossStats s = ce.process(0, 2, V, z.data(), true, scale);
-  s += ce.process(2, 3, V, z.data() + 2 * V, true, scale);
-  EXPECT_EQ(s.count, 4);
-  EXPECT_NEAR(s.loss_sum, ref_loss(to_d(logits)), 1e-5);
-  EXPECT_LT(rel_err(z, g), 1e-5);
-  for (int i = 0; i < V; ++i) EXPECT_EQ(z[size_t(V + i)], 0.0f);  // masked row
-  // Without gradient the logits stay as they are.
-  VecF z2 = logits;
-  LossStats s2 = ce.process(0, rows, V, z2.data(), false, 1.0f);
-  EXPECT_NEAR(s2.loss_sum, s.loss_sum, 1e-9);
-  EXPECT_EQ(z2, logits);
-  b.targets[0] = V;  // out of range
-  EXPECT_THROW(ce.process(0, rows, V, z2.data(), false, 1.0f), Error);
+  testing::for_each_kernel_isa([&] {
+    const int rows = 5, V = 11;
+    Batch b;
+    b.resize(1, rows);
+    b.targets = {3, -1, 10, 0, 7};
+    VecF logits = random_vec(rows * V, 25, 4.0);
+    logits[2 * V + 10] = 60.0f;  // a large logit: the max subtraction must keep this finite
+    const float scale = 0.25f;
+    auto ref_loss = [&](const VecD& z) {
+      double L = 0;
+      for (int r = 0; r < rows; ++r) {
+        if (b.targets[size_t(r)] < 0) continue;
+        double mx = -INFINITY, s = 0;
+        for (int i = 0; i < V; ++i) mx = std::max(mx, z[size_t(r * V + i)]);
+        for (int i = 0; i < V; ++i) s += std::exp(z[size_t(r * V + i)] - mx);
+        L += mx + std::log(s) - z[size_t(r * V + b.targets[size_t(r)])];
+      }
+      return L;
+    };
+    VecD g = fd_grad(ref_loss, to_d(logits));
+    for (auto& x : g) x *= scale;
+    CrossEntropyLoss ce(b);
+    // Process as two chunks (rows 0-1, 2-4) as the model does.
+    VecF z = logits;
+    LossStats s = ce.process(0, 2, V, z.data(), true, scale);
+    s += ce.process(2, 3, V, z.data() + 2 * V, true, scale);
+    EXPECT_EQ(s.count, 4);
+    EXPECT_NEAR(s.loss_sum, ref_loss(to_d(logits)), 1e-5);
+    EXPECT_LT(rel_err(z, g), 1e-5);
+    for (int i = 0; i < V; ++i) EXPECT_EQ(z[size_t(V + i)], 0.0f);  // masked row
+    // Without gradient the logits stay as they are.
+    VecF z2 = logits;
+    LossStats s2 = ce.process(0, rows, V, z2.data(), false, 1.0f);
+    EXPECT_NEAR(s2.loss_sum, s.loss_sum, 1e-9);
+    EXPECT_EQ(z2, logits);
+    b.targets[0] = V;  // out of range
+    EXPECT_THROW(ce.process(0, rows, V, z2.data(), false, 1.0f), Error);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -427,43 +442,45 @@ TEST(Kernels, CrossEntropyLossAndGradientWithMask) {
 // fixed order inside, so the kernels give the same bits on 1 thread as on several.
 
 TEST(Kernels, SameBitsForAnyThreadCount) {
-  const int B = 2, T = 128, H = 4, KVH = 2, hd = 16, D = 160, V = 50;  // above kParallelMinWork
-  const int64_t N = B * T;
-  std::vector<int32_t> pos(static_cast<size_t>(N)), tokens(static_cast<size_t>(N));
-  for (int64_t i = 0; i < N; ++i) {
-    pos[size_t(i)] = int32_t(i % T < 40 ? i % T : i % T - 40);  // a document boundary
-    tokens[size_t(i)] = int32_t((i * 7) % V);
-  }
-  VecF q = random_vec(size_t(N * H * hd), 30), kk = random_vec(size_t(N * KVH * hd), 31),
-       v = random_vec(size_t(N * KVH * hd), 32), dout = random_vec(q.size(), 33);
-  VecF x = random_vec(size_t(N * D), 34), w = random_vec(size_t(D), 35),
-       dy = random_vec(size_t(N * D), 36);
-  auto run = [&]() {
-    std::vector<VecF> r;
-    VecF out(q.size()), lse(size_t(B * H * T)), dq(q.size()), dk(kk.size()), dv(v.size());
-    k::attention_forward(out.data(), lse.data(), q.data(), kk.data(), v.data(), pos.data(),
-                         {B, T, H, KVH, hd});
-    k::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), out.data(), lse.data(),
-                          q.data(), kk.data(), v.data(), pos.data(), {B, T, H, KVH, hd});
-    VecF y(x.size()), rstd(static_cast<size_t>(N)), dx(x.size()), dw(size_t(D), 0.0f),
-        db(size_t(D), 0.0f);
-    k::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, D, 1e-5f);
-    k::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, D,
-                        false);
-    k::bias_backward(db.data(), dy.data(), N, D);
-    VecF table(size_t(V * D), 0.0f);
-    k::embedding_backward(table.data(), dy.data(), tokens.data(), N, D, V);
-    return std::vector<VecF>{out, lse, dq, dk, dv, y, dx, dw, db, table};
-  };
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const auto one = run();
-  omp_set_num_threads(3);
-  const auto three = run();
-  omp_set_num_threads(saved);
-  for (size_t i = 0; i < one.size(); ++i)
-    EXPECT_EQ(0, std::memcmp(one[i].data(), three[i].data(), one[i].size() * sizeof(float)))
-        << "result " << i;
+  testing::for_each_kernel_isa([&] {
+    const int B = 2, T = 128, H = 4, KVH = 2, hd = 16, D = 160, V = 50;  // above kParallelMinWork
+    const int64_t N = B * T;
+    std::vector<int32_t> pos(static_cast<size_t>(N)), tokens(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) {
+      pos[size_t(i)] = int32_t(i % T < 40 ? i % T : i % T - 40);  // a document boundary
+      tokens[size_t(i)] = int32_t((i * 7) % V);
+    }
+    VecF q = random_vec(size_t(N * H * hd), 30), kk = random_vec(size_t(N * KVH * hd), 31),
+         v = random_vec(size_t(N * KVH * hd), 32), dout = random_vec(q.size(), 33);
+    VecF x = random_vec(size_t(N * D), 34), w = random_vec(size_t(D), 35),
+         dy = random_vec(size_t(N * D), 36);
+    auto run = [&]() {
+      std::vector<VecF> r;
+      VecF out(q.size()), lse(size_t(B * H * T)), dq(q.size()), dk(kk.size()), dv(v.size());
+      k::attention_forward(out.data(), lse.data(), q.data(), kk.data(), v.data(), pos.data(),
+                           {B, T, H, KVH, hd});
+      k::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), out.data(), lse.data(),
+                            q.data(), kk.data(), v.data(), pos.data(), {B, T, H, KVH, hd});
+      VecF y(x.size()), rstd(static_cast<size_t>(N)), dx(x.size()), dw(size_t(D), 0.0f),
+          db(size_t(D), 0.0f);
+      k::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, D, 1e-5f);
+      k::rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, D,
+                          false);
+      k::bias_backward(db.data(), dy.data(), N, D);
+      VecF table(size_t(V * D), 0.0f);
+      k::embedding_backward(table.data(), dy.data(), tokens.data(), N, D, V);
+      return std::vector<VecF>{out, lse, dq, dk, dv, y, dx, dw, db, table};
+    };
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const auto one = run();
+    omp_set_num_threads(3);
+    const auto three = run();
+    omp_set_num_threads(saved);
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(one[i].data(), three[i].data(), one[i].size() * sizeof(float)))
+          << "result " << i;
+  });
 }
 
 }  // namespace

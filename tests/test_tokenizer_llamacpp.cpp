@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "skip.h"
 #include "still/formats/gguf_writer.h"
 #include "still/formats/tokenizer/bpe_trainer.h"
 #include "still/formats/tokenizer/tokenizer.h"
@@ -116,10 +117,9 @@ void expect_same_ids(const Tokenizer& tok, const std::vector<std::vector<int32_t
   EXPECT_EQ(mismatches, 0) << what;
 }
 
-#define REQUIRE_LLAMACPP()                                                     \
-  if (!llamacpp_problem().empty())                                             \
-  GTEST_SKIP() << "\n*** SKIPPED LOUDLY: llama.cpp tokenization not checked: " \
-               << llamacpp_problem() << " ***\n"
+#define REQUIRE_LLAMACPP()         \
+  if (!llamacpp_problem().empty()) \
+  STILL_SKIP_OR_FAIL("llama.cpp tokenization not checked: " + llamacpp_problem())
 
 // `still tokenizer train` output (llama-bpe pre-tokenizer) exported to GGUF, and llama.cpp's
 // own reference vocabularies.

@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "skip.h"
 #include "still/io/atomic_file.h"
 #include "still/modelio/checkpoint.h"
 #include "still/util/sha256.h"
 #include "test_train_helpers.h"
+#include "testdata.h"
 
 namespace still {
 namespace fs = std::filesystem;
@@ -195,11 +197,9 @@ TEST(TrainCli, FullDiskDuringSaveIsAClearErrorAndLeavesNoHalfCheckpoint) {
 }
 
 TEST(TrainCli, TrainsWithATokenizerFileAndCarriesItInTheCheckpoint) {
-  std::string gguf;
-  for (auto root : {source_dir() + "/../shared/testdata", source_dir() + "/../../shared/testdata"})
-    if (file_exists(root + "/tokenizers/ggml-vocab-llama-spm.gguf"))
-      gguf = root + "/tokenizers/ggml-vocab-llama-spm.gguf";
-  if (gguf.empty()) GTEST_SKIP() << "shared testdata not found";
+  const std::string gguf = testing::testdata_file("tokenizers/ggml-vocab-llama-spm.gguf");
+  if (gguf.empty())
+    STILL_SKIP_OR_FAIL("shared testdata not found under " + testing::testdata_root());
   TempDir d;
   std::string corpus = write_corpus(d.path, 60), run = d.path + "/run", out;
   // Llama 2's SentencePiece vocabulary (32000, BOS 1, EOS 2): the config must cover it.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "test_helpers.h"
+#include "testdata.h"
 
 namespace still::testing {
 
@@ -34,15 +35,8 @@ inline std::string npm_file(const std::string& package, const std::string& file)
   return path;
 }
 
-// ../shared/testdata from the checkout (worktrees sit one level deeper), or $STILL_TESTDATA.
-inline std::string testdata_dir() {
-  if (const char* d = std::getenv("STILL_TESTDATA")) return std::string(d) + "/tokenizers";
-  for (const char* up : {"/../shared/testdata", "/../../shared/testdata"}) {
-    std::string d = source_dir() + up + "/tokenizers";
-    if (std::ifstream(d + "/ggml-vocab-gpt-2.gguf").good()) return d;
-  }
-  return "/work/shared/testdata/tokenizers";
-}
+// The shared llama.cpp vocabularies (testdata.h finds the root).
+inline std::string testdata_dir() { return testdata_root() + "/tokenizers"; }
 
 inline std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -6,6 +6,7 @@
 
 #include "still/cli/commands.h"
 #include "still/data/manifest.h"
+#include "still/kernels/isa.h"
 #include "still/util/error.h"
 #include "still/util/log.h"
 
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     return still::cli::kUsage;
   }
   try {
+    still::kernels::kernel_isa();  // a bad STILL_ISA fails here, not inside a parallel loop
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "still/kernels/isa.h"
 #include "still/kernels/parallel.h"
 
 namespace still::kernels {
@@ -25,9 +26,11 @@ bool cpuid_avx512_bf16() {
   return bf16 && avx512f && avx512bw && avx512vl && os_zmm;
 }
 
+// The AVX512_BF16 path runs when the CPU has it and the kernels run AVX-512 (kernels/isa.h:
+// STILL_ISA=avx2 forces the portable path, which gives the same bits).
 bool vector_ok() {
-  static const bool ok = cpuid_avx512_bf16();
-  return ok;
+  static const bool cpu = cpuid_avx512_bf16();
+  return cpu && use_avx512();
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void convert_avx512(

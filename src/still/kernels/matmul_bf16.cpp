@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "still/kernels/bf16.h"
 #include "still/util/error.h"
@@ -192,11 +194,55 @@ bool pack_plain(const float* W, int64_t ldw, int64_t K, int64_t N, const dnnl_me
   return pack_bf16_row_pairs(W, ldw, K, N, Kp, Np, nb, s0, s1, out);
 }
 
+// The portable path (no AVX512_BF16, or STILL_ISA=avx2): the operands are bf16 values, widened
+// exactly to fp32 and multiplied by oneDNN's fp32 sgemm with fp32 accumulation. Same inputs and
+// rounding as the fast path; only the order of the fp32 sums differs.
+bool fast_path() { return cpu_has_avx512_bf16(); }
+
+float widen(uint16_t h) {
+  const uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// A stored [rows, cols] bf16 matrix with row stride ld, widened into dense fp32 `out`.
+const float* widened(const uint16_t* X, int64_t rows, int64_t cols, int64_t ld,
+                     std::vector<float>& out) {
+  out.resize(size_t(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[size_t(r * cols + c)] = widen(X[r * ld + c]);
+  return out.data();
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const dnnl_status_t st =
+      dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  check(st, "sgemm (portable bf16 path)");
+}
+
+// op(A)·B with A bf16 (as in matmul_bf16) and B an fp32 matrix of bf16 values.
+void portable_matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const uint16_t* A,
+                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  thread_local std::vector<float> a32;
+  const int64_t a_cols = ta ? M : K;
+  const float* a = widened(A, ta ? K : M, a_cols, lda, a32);
+  sgemm(ta, tb, M, N, K, a, a_cols, B, ldb, beta, C, ldc);
+}
+
 }  // namespace
 
 void matmul_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A,
                  int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (trivial(M, N, K, beta, C, ldc)) return;
+  if (!fast_path()) {
+    thread_local std::vector<float> b32;
+    const int64_t b_cols = trans_b ? K : N;
+    const float* b = widened(B, trans_b ? N : K, b_cols, ldb, b32);
+    portable_matmul(trans_a, trans_b, M, N, K, A, lda, b, b_cols, beta, C, ldc);
+    return;
+  }
   execute(primitive(trans_a, trans_b, M, N, K, lda, ldb, ldc, beta, false), A, B, C);
 }
 
@@ -206,10 +252,11 @@ struct Bf16WeightPacks::Pack {
   const float* W = nullptr;
   bool trans = false;
   int64_t K = 0, N = 0, ldw = 0;
-  dnnl_memory_desc_t md;
+  dnnl_memory_desc_t md{};
   uint64_t version = 0;
   uint16_t* data = nullptr;
   size_t bytes = 0;
+  std::vector<float> rounded;  // portable path: W as stored, rounded to bf16 values
   dnnl_primitive_t reorder = nullptr;
   dnnl_memory_t from = nullptr, to = nullptr;
   ~Pack() {
@@ -235,10 +282,41 @@ void Bf16WeightPacks::matmul(bool trans_a, bool trans_w, int64_t M, int64_t N, i
                              const uint16_t* A, int64_t lda, const float* W, int64_t ldw,
                              float beta, float* C, int64_t ldc) {
   if (trivial(M, N, K, beta, C, ldc)) return;
+  if (!fast_path()) {  // the portable path: W rounded to bf16 values once per change, in fp32
+    const int64_t rows = trans_w ? N : K, cols = trans_w ? K : N;  // W as stored
+    Pack* pack = nullptr;
+    for (auto& p : packs_)
+      if (!p->data && p->W == W && p->trans == trans_w && p->K == K && p->N == N && p->ldw == ldw)
+        pack = p.get();
+    if (!pack) {
+      packs_.push_back(std::make_unique<Pack>());
+      pack = packs_.back().get();
+      pack->W = W;
+      pack->trans = trans_w;
+      pack->K = K;
+      pack->N = N;
+      pack->ldw = ldw;
+    }
+    if (pack->version != version_) {
+      std::vector<uint16_t> h(static_cast<size_t>(cols));
+      pack->rounded.resize(size_t(rows * cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        f32_to_bf16(W + r * ldw, h.data(), cols);
+        for (int64_t c = 0; c < cols; ++c)
+          pack->rounded[size_t(r * cols + c)] = widen(h[size_t(c)]);
+      }
+      pack->bytes = pack->rounded.size() * sizeof(float);
+      pack->version = version_;
+      ++packs_made_;
+      ++own_packs_;
+    }
+    portable_matmul(trans_a, trans_w, M, N, K, A, lda, pack->rounded.data(), cols, beta, C, ldc);
+    return;
+  }
   const Cached& prim = primitive(trans_a, trans_w, M, N, K, lda, ldw, ldc, beta, true);
   Pack* pack = nullptr;
   for (auto& p : packs_)
-    if (p->W == W && p->trans == trans_w && p->K == K && p->N == N && p->ldw == ldw &&
+    if (p->data && p->W == W && p->trans == trans_w && p->K == K && p->N == N && p->ldw == ldw &&
         dnnl_memory_desc_equal(&p->md, &prim.b_md)) {
       pack = p.get();
       break;

@@ -2,6 +2,7 @@
 
 #include "still/kernels/bf16.h"
 #include "still/util/error.h"
+#include "still/util/log.h"
 
 namespace still {
 
@@ -14,9 +15,14 @@ Precision parse_precision(const std::string& name) {
 }
 
 void require_precision_supported(Precision p) {
+  // bf16 runs everywhere: without AVX512_BF16 on the portable path (same rounding, slower).
   if (p != Precision::kBf16 || kernels::cpu_has_avx512_bf16()) return;
-  throw Error("--precision bf16 needs a CPU with AVX512_BF16 (oneDNN runs at " +
-              kernels::onednn_cpu_isa_name() + " here); use --precision fp32");
+  static bool said = false;
+  if (!said)
+    log_info(
+        "note: --precision bf16 takes its portable path here (no AVX512_BF16, or "
+        "STILL_ISA=avx2): the same rounding, slower");
+  said = true;
 }
 
 }  // namespace still

@@ -11,7 +11,8 @@ enum class Precision { kFp32, kBf16 };
 std::string precision_name(Precision p);  // "fp32" | "bf16"
 // Throws still::Error naming the accepted values.
 Precision parse_precision(const std::string& name);
-// Throws still::Error (one line) when this CPU cannot run p: bf16 needs AVX512_BF16.
+// Every CPU runs both; bf16 without AVX512_BF16 (or under STILL_ISA=avx2) takes the portable
+// path and says so once (log_info).
 void require_precision_supported(Precision p);
 
 }  // namespace still

@@ -2,8 +2,18 @@
 
 #include <cmath>
 
+#include "still/kernels/isa.h"
 #include "still/kernels/parallel.h"
 #include "still/util/error.h"
+
+#define STILL_ISA_NS avx2
+#include "still/kernels/rope_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_BEGIN
+#define STILL_ISA_NS avx512
+#include "still/kernels/rope_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_END
 
 namespace still::kernels {
 
@@ -50,39 +60,14 @@ void rope_tables(const std::vector<double>& inv_freq, int64_t pos0, int64_t n_po
     }
 }
 
-namespace {
-
-// sign = +1: forward rotation; sign = -1: its transpose.
-void rope_apply(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
-                const float* cos, const float* sin, float sign, int64_t ld) {
-  const int half = head_dim / 2;
-  if (ld == 0) ld = int64_t(n_heads) * head_dim;
-#pragma omp parallel for schedule(static) if (n_tokens * n_heads * head_dim >= kParallelMinWork)
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* c = cos + int64_t(positions[t]) * half;
-    const float* s = sin + int64_t(positions[t]) * half;
-    for (int h = 0; h < n_heads; ++h) {
-      float* v = x + t * ld + int64_t(h) * head_dim;
-#pragma omp simd
-      for (int i = 0; i < half; ++i) {
-        const float a = v[i], b = v[i + half], si = sign * s[i];
-        v[i] = a * c[i] - b * si;
-        v[i + half] = b * c[i] + a * si;
-      }
-    }
-  }
-}
-
-}  // namespace
-
 void rope_forward(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
                   const float* cos, const float* sin, int64_t ld) {
-  rope_apply(x, positions, n_tokens, n_heads, head_dim, cos, sin, 1.0f, ld);
+  STILL_DISPATCH(rope_apply, x, positions, n_tokens, n_heads, head_dim, cos, sin, 1.0f, ld);
 }
 
 void rope_backward(float* dx, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim,
                    const float* cos, const float* sin, int64_t ld) {
-  rope_apply(dx, positions, n_tokens, n_heads, head_dim, cos, sin, -1.0f, ld);
+  STILL_DISPATCH(rope_apply, dx, positions, n_tokens, n_heads, head_dim, cos, sin, -1.0f, ld);
 }
 
 }  // namespace still::kernels

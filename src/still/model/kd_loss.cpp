@@ -6,9 +6,19 @@
 #include <limits>
 #include <vector>
 
+#include "still/kernels/isa.h"
 #include "still/util/log_softmax.h"
 #include "still/kernels/vexp.h"
 #include "still/util/error.h"
+
+#define STILL_ISA_NS avx2
+#include "still/model/kd_loss_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_BEGIN
+#define STILL_ISA_NS avx512
+#include "still/model/kd_loss_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_END
 
 namespace still {
 namespace {
@@ -41,49 +51,18 @@ RowLse row_lse(const float* z, int V, const uint8_t* in_topk, const int32_t* ids
     // Vectorised passes over the row (this runs on every logit of a KD step): the maxima, then
     // the first index reaching the maximum, then exp of the tail in float (kernels/vexp.h,
     // within a few ulp of expf) summed in double.
-#pragma omp simd reduction(max : max_all, max_tail)
-    for (int j = 0; j < V; ++j) {
-      const float s = z[j] * inv_tau;
-      max_all = s > max_all ? s : max_all;
-      const float t = in_topk[j] ? kMinusInf : s;
-      max_tail = t > max_tail ? t : max_tail;
-    }
+    STILL_DISPATCH(kd_row_maxima, z, V, in_topk, inv_tau, &max_all, &max_tail);
   }
   r.max_tail = max_tail;
   // The first index reaching the maximum (only the τ = 1 pass reports it): find the block
   // holding it with a vectorised test, then scan that block.
   if (want_argmax) {
-    constexpr int kScan = 64;
-    r.argmax = -1;
-    for (int j0 = 0; j0 < V && r.argmax < 0; j0 += kScan) {
-      const int n = std::min(kScan, V - j0);
-      int hit = 0;
-#pragma omp simd reduction(| : hit)
-      for (int i = 0; i < n; ++i) hit |= z[j0 + i] * inv_tau == max_all;
-      if (hit)
-        for (int i = 0; i < n; ++i)
-          if (z[j0 + i] * inv_tau == max_all) {
-            r.argmax = j0 + i;
-            break;
-          }
-    }
+    r.argmax = STILL_DISPATCH(kd_first_max, z, V, inv_tau, max_all);
     if (r.argmax < 0) r.argmax = 0;  // no maximum found (NaN logits): as before
   }
   int tail_tokens = V - k;
   if (tail_tokens > 0 && std::isfinite(max_tail)) {
-    double sum = 0;
-    constexpr int kBlock = 256;
-    float e[kBlock];
-    for (int j0 = 0; j0 < V; j0 += kBlock) {
-      const int n = std::min(kBlock, V - j0);
-#pragma omp simd
-      for (int i = 0; i < n; ++i) {
-        const float x = kernels::fast_exp(z[j0 + i] * inv_tau - max_tail);
-        e[i] = in_topk[j0 + i] ? 0.0f : x;
-      }
-#pragma omp simd reduction(+ : sum)
-      for (int i = 0; i < n; ++i) sum += double(e[i]);
-    }
+    const double sum = STILL_DISPATCH(kd_tail_sum, z, V, in_topk, inv_tau, max_tail);
     r.tail = double(max_tail) + std::log(sum);
   }
   double lse_k = kNegInf;
@@ -274,15 +253,7 @@ KdRowResult kd_row(const float* z, int V, const int32_t* ids, const float* logp,
     const float kd_c = kd_scale > 0 && g_tail != 0 ? float(grad_scale * kd_scale * g_tail) : 0.0f;
     const float hi1 = float(lse1), lo1 = float(lse1 - double(hi1));
     const float hit = float(lset), lot = float(lset - double(hit));
-    if (kd_c == 0.0f) {
-#pragma omp simd
-      for (int j = 0; j < V; ++j) dz[j] = ce_c * kernels::fast_exp((z[j] - hi1) - lo1);
-    } else {
-#pragma omp simd
-      for (int j = 0; j < V; ++j)
-        dz[j] = ce_c * kernels::fast_exp((z[j] - hi1) - lo1) +
-                kd_c * kernels::fast_exp((z[j] * inv_tau - hit) - lot);
-    }
+    STILL_DISPATCH(kd_grad_all, dz, z, V, ce_c, kd_c, hi1, lo1, inv_tau, hit, lot);
     for (int i = 0; i < k; ++i) {
       double zi = s.z_topk[size_t(i)];
       double grad = 0;

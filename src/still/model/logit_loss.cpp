@@ -4,9 +4,19 @@
 #include <cmath>
 #include <string>
 
+#include "still/kernels/isa.h"
 #include "still/kernels/parallel.h"
 #include "still/kernels/vexp.h"
 #include "still/util/error.h"
+
+#define STILL_ISA_NS avx2
+#include "still/model/logit_loss_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_BEGIN
+#define STILL_ISA_NS avx512
+#include "still/model/logit_loss_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_END
 
 namespace still {
 
@@ -30,37 +40,7 @@ LossStats CrossEntropyLoss::process(int64_t row0, int n, int V, float* logits, b
         for (int i = 0; i < V; ++i) x[i] = 0.0f;
       continue;
     }
-    // Stable log-softmax: lse = max + log Σ exp(x − max), the sum in double. With a
-    // gradient, exp(x − max) is stored in place and scaled afterwards (one exp per logit).
-    float mx = x[0];
-#pragma omp simd reduction(max : mx)
-    for (int i = 1; i < V; ++i) mx = x[i] > mx ? x[i] : mx;
-    const float target_logit = x[target];
-    double sum = 0;
-    // exp and the double sum in separate loops: together they do not vectorise.
-    if (want_grad) {
-#pragma omp simd
-      for (int i = 0; i < V; ++i) x[i] = kernels::fast_exp(x[i] - mx);
-#pragma omp simd reduction(+ : sum)
-      for (int i = 0; i < V; ++i) sum += x[i];
-    } else {
-      constexpr int kBlock = 256;
-      float e[kBlock];
-      for (int i0 = 0; i0 < V; i0 += kBlock) {
-        const int n_i = std::min(kBlock, V - i0);
-#pragma omp simd
-        for (int i = 0; i < n_i; ++i) e[i] = kernels::fast_exp(x[i0 + i] - mx);
-#pragma omp simd reduction(+ : sum)
-        for (int i = 0; i < n_i; ++i) sum += e[i];
-      }
-    }
-    row_loss_[size_t(r)] = double(mx) + std::log(sum) - double(target_logit);
-    if (want_grad) {
-      const float c = float(double(grad_scale) / sum);
-#pragma omp simd
-      for (int i = 0; i < V; ++i) x[i] *= c;
-      x[target] -= grad_scale;
-    }
+    row_loss_[size_t(r)] = STILL_DISPATCH(cross_entropy_row, x, V, target, want_grad, grad_scale);
   }
   LossStats s;
   for (int r = 0; r < n; ++r)

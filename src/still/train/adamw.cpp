@@ -3,7 +3,24 @@
 #include <algorithm>
 #include <cmath>
 
+#include "still/kernels/isa.h"
 #include "still/util/op_profile.h"
+
+namespace still::kernels {
+// The scalars of one AdamW step.
+struct AdamWCoeffs {
+  float b1, b2, bc1, bc2, eps, lr, decay, grad_scale;
+};
+}  // namespace still::kernels
+
+#define STILL_ISA_NS avx2
+#include "still/train/adamw_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_BEGIN
+#define STILL_ISA_NS avx512
+#include "still/train/adamw_simd.inc"
+#undef STILL_ISA_NS
+STILL_AVX512_END
 
 namespace still {
 
@@ -27,47 +44,14 @@ void AdamW::step(float* params, const float* grads, float lr, float grad_scale) 
   const float b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps, wd = cfg_.weight_decay;
   const float bc1 = 1.0f - float(std::pow(double(b1), double(t_)));
   const float bc2 = 1.0f - float(std::pow(double(b2), double(t_)));
-  float* m = m_.data();
-  float* v = v_.data();
-  // One vectorised loop over a range with or without decay (p − 0·p = p: the same bits as
-  // skipping the decay).
-  auto update = [&](size_t i0, size_t i1, float decay) {
-#pragma omp simd
-    for (size_t i = i0; i < i1; ++i) {
-      const float g = grads[i] * grad_scale;
-      m[i] = b1 * m[i] + (1.0f - b1) * g;
-      v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-      const float mhat = m[i] / bc1;
-      const float vhat = v[i] / bc2;
-      float p = params[i];
-      p -= decay * p;
-      params[i] = p - lr * mhat / (std::sqrt(vhat) + eps);
-    }
-  };
-  const size_t n = m_.size();
-  constexpr size_t kBlock = 1 << 14;
-  const int64_t blocks = int64_t((n + kBlock - 1) / kBlock);
-  const std::vector<Span>& spans = decay_spans_;
-#pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const size_t i1 = std::min(n, size_t(blk + 1) * kBlock);
-    size_t i = size_t(blk) * kBlock;
-    // First decay span that ends after i; walk the block in runs of equal decay.
-    auto it = std::upper_bound(spans.begin(), spans.end(), i,
-                               [](size_t x, const Span& s) { return x < s.end; });
-    while (i < i1) {
-      if (it != spans.end() && it->begin <= i) {
-        const size_t e = std::min(i1, it->end);
-        update(i, e, lr * wd);
-        i = e;
-        if (e == it->end) ++it;
-      } else {
-        const size_t e = it != spans.end() ? std::min(i1, it->begin) : i1;
-        update(i, e, 0.0f);
-        i = e;
-      }
-    }
+  std::vector<size_t> begin(decay_spans_.size()), end(decay_spans_.size());
+  for (size_t s = 0; s < decay_spans_.size(); ++s) {
+    begin[s] = decay_spans_[s].begin;
+    end[s] = decay_spans_[s].end;
   }
+  const kernels::AdamWCoeffs c{b1, b2, bc1, bc2, eps, lr, lr * wd, grad_scale};
+  STILL_DISPATCH(adamw_update, params, grads, m_.data(), v_.data(), m_.size(), begin.data(),
+                 end.data(), begin.size(), c);
 }
 
 double global_grad_norm(const float* grads, size_t n) {

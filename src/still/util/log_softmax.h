@@ -1,5 +1,5 @@
 // The one log-sum-exp / log-softmax of libstill (scalar, in double). The fused vectorised
-// row kernels (model/logit_loss.cpp's cross-entropy, train/kd_loss.cpp's row log-sum-exps)
+// row kernels (model/logit_loss.cpp's cross-entropy, model/kd_loss.cpp's row log-sum-exps)
 // keep their own loops for speed; every other log-sum-exp calls these.
 #pragma once
 #include <algorithm>
