@@ -11,19 +11,6 @@ namespace still {
 
 namespace k = kernels;
 
-// Runs one op under a named time scope (STILL_PROFILE=1, util/op_profile.h); MM also counts
-// the op's model FLOPs.
-#define OP(name, ...)     \
-  do {                    \
-    STILL_OP_SCOPE(name); \
-    __VA_ARGS__;          \
-  } while (0)
-#define MM(name, flops, ...)           \
-  do {                                 \
-    STILL_OP_SCOPE_FLOPS(name, flops); \
-    __VA_ARGS__;                       \
-  } while (0)
-
 BlockActs assign_block_acts(float* base, size_t& off, const LlamaConfig& c, int64_t N, bool bf16) {
   auto take = [&](int64_t n) {
     float* p = base ? base + off : nullptr;
@@ -87,34 +74,34 @@ void block_forward(const LlamaConfig& c, const BlockWeights& w, const BlockActs&
   const int QKV = Q + 2 * KV;
   const float eps = c.norm_eps;
   // Attention: norm → fused q/k/v projection (+bias) → q/k norm → RoPE → attention → o_proj.
-  OP("rmsnorm fwd", k::rmsnorm_forward(a.attn_in, a.attn_rstd, x, w.attn_norm, N, D, eps));
+  STILL_OP("rmsnorm fwd", k::rmsnorm_forward(a.attn_in, a.attn_rstd, x, w.attn_norm, N, D, eps));
   float* qkv_dst = w.q_norm ? a.qkv_raw : a.qkv;
-  MM("mm qkv fwd", 2.0 * N * D * QKV,
-     k::linear_forward(qkv_dst, a.attn_in, a.attn_in16, w.qkv, w.qkv_bias, N, false, s));
+  STILL_MM("mm qkv fwd", 2.0 * N * D * QKV,
+           k::linear_forward(qkv_dst, a.attn_in, a.attn_in16, w.qkv, w.qkv_bias, N, false, s));
   if (w.q_norm) {
-    OP("qk norm fwd", {
+    STILL_OP("qk norm fwd", {
       k::rmsnorm_forward_strided(a.qkv, QKV, a.q_rstd, a.qkv_raw, QKV, w.q_norm, N, c.n_heads, hd,
                                  eps);
       k::rmsnorm_forward_strided(a.qkv + Q, QKV, a.k_rstd, a.qkv_raw + Q, QKV, w.k_norm, N,
                                  c.n_kv_heads, hd, eps);
     });
   }
-  OP("rope fwd", {
+  STILL_OP("rope fwd", {
     k::rope_forward(a.qkv, rope.rows, N, c.n_heads, hd, rope.cos, rope.sin, QKV);
     k::rope_forward(a.qkv + Q, rope.rows, N, c.n_kv_heads, hd, rope.cos, rope.sin, QKV);
   });
-  MM("attention fwd", attention.flops(), attention.forward(layer, a));
-  OP("residual copy", std::memcpy(a.mid, x, sizeof(float) * size_t(N * D)));
-  MM("mm o fwd", 2.0 * N * Q * D,
-     k::linear_forward(a.mid, a.att, a.att16, w.o, nullptr, N, true, s));
+  STILL_MM("attention fwd", attention.flops(), attention.forward(layer, a));
+  STILL_OP("residual copy", std::memcpy(a.mid, x, sizeof(float) * size_t(N * D)));
+  STILL_MM("mm o fwd", 2.0 * N * Q * D,
+           k::linear_forward(a.mid, a.att, a.att16, w.o, nullptr, N, true, s));
   // MLP: norm → fused gate/up → SwiGLU → down_proj, added to the residual stream.
-  OP("rmsnorm fwd", k::rmsnorm_forward(a.ffn_in, a.ffn_rstd, a.mid, w.ffn_norm, N, D, eps));
-  MM("mm gate/up fwd", 4.0 * N * D * F,
-     k::linear_forward(a.gu, a.ffn_in, a.ffn_in16, w.gate_up, nullptr, N, false, s));
-  OP("swiglu fwd", k::swiglu_forward_packed(a.hid, a.gu, N, F));
-  OP("residual copy", std::memcpy(out, a.mid, sizeof(float) * size_t(N * D)));
-  MM("mm down fwd", 2.0 * N * F * D,
-     k::linear_forward(out, a.hid, a.hid16, w.down, nullptr, N, true, s));
+  STILL_OP("rmsnorm fwd", k::rmsnorm_forward(a.ffn_in, a.ffn_rstd, a.mid, w.ffn_norm, N, D, eps));
+  STILL_MM("mm gate/up fwd", 4.0 * N * D * F,
+           k::linear_forward(a.gu, a.ffn_in, a.ffn_in16, w.gate_up, nullptr, N, false, s));
+  STILL_OP("swiglu fwd", k::swiglu_forward_packed(a.hid, a.gu, N, F));
+  STILL_OP("residual copy", std::memcpy(out, a.mid, sizeof(float) * size_t(N * D)));
+  STILL_MM("mm down fwd", 2.0 * N * F * D,
+           k::linear_forward(out, a.hid, a.hid16, w.down, nullptr, N, true, s));
 }
 
 void block_backward(const LlamaConfig& c, const BlockWeights& w, const BlockGrads& g,
@@ -125,40 +112,38 @@ void block_backward(const LlamaConfig& c, const BlockWeights& w, const BlockGrad
   const int QKV = Q + 2 * KV;
   const int32_t* pos = attention.positions();
   // MLP.
-  MM("mm down bwd", 4.0 * N * F * D,
-     k::linear_backward(d.d_hid, g.down, nullptr, d_res, a.hid, a.hid16, w.down, N, false, s));
-  OP("swiglu bwd", k::swiglu_backward_packed(d.d_gu, d.d_hid, a.gu, N, F));
-  MM("mm gate/up bwd", 8.0 * N * D * F,
-     k::linear_backward(d.d_x, g.gate_up, nullptr, d.d_gu, a.ffn_in, a.ffn_in16, w.gate_up, N,
-                        false, s));
-  OP("rmsnorm bwd",
-     k::rmsnorm_backward(d_res, g.ffn_norm, d.d_x, a.mid, w.ffn_norm, a.ffn_rstd, N, D, true));
+  STILL_MM(
+      "mm down bwd", 4.0 * N * F * D,
+      k::linear_backward(d.d_hid, g.down, nullptr, d_res, a.hid, a.hid16, w.down, N, false, s));
+  STILL_OP("swiglu bwd", k::swiglu_backward_packed(d.d_gu, d.d_hid, a.gu, N, F));
+  STILL_MM("mm gate/up bwd", 8.0 * N * D * F,
+           k::linear_backward(d.d_x, g.gate_up, nullptr, d.d_gu, a.ffn_in, a.ffn_in16, w.gate_up, N,
+                              false, s));
+  STILL_OP("rmsnorm bwd", k::rmsnorm_backward(d_res, g.ffn_norm, d.d_x, a.mid, w.ffn_norm,
+                                              a.ffn_rstd, N, D, true));
   // Attention: dq, dk, dv land in the fused rows of d_qkv.
-  MM("mm o bwd", 4.0 * N * Q * D,
-     k::linear_backward(d.d_att, g.o, nullptr, d_res, a.att, a.att16, w.o, N, false, s));
-  MM("attention bwd", 2 * attention.flops(),
-     k::attention_backward(d.d_qkv, d.d_qkv + Q, d.d_qkv + Q + KV, d.d_att, a.att, a.lse, a.qkv,
-                           a.qkv + Q, a.v, pos, attention.dims()));
-  OP("rope bwd", {
+  STILL_MM("mm o bwd", 4.0 * N * Q * D,
+           k::linear_backward(d.d_att, g.o, nullptr, d_res, a.att, a.att16, w.o, N, false, s));
+  STILL_MM("attention bwd", 2 * attention.flops(),
+           k::attention_backward(d.d_qkv, d.d_qkv + Q, d.d_qkv + Q + KV, d.d_att, a.att, a.lse,
+                                 a.qkv, a.qkv + Q, a.v, pos, attention.dims()));
+  STILL_OP("rope bwd", {
     k::rope_backward(d.d_qkv, rope.rows, N, c.n_heads, hd, rope.cos, rope.sin, QKV);
     k::rope_backward(d.d_qkv + Q, rope.rows, N, c.n_kv_heads, hd, rope.cos, rope.sin, QKV);
   });
   if (w.q_norm) {  // in place: the gradient of the raw projection replaces that of q/k
-    OP("qk norm bwd", {
+    STILL_OP("qk norm bwd", {
       k::rmsnorm_backward_strided(d.d_qkv, QKV, g.q_norm, d.d_qkv, QKV, a.qkv_raw, QKV, w.q_norm,
                                   a.q_rstd, N, c.n_heads, hd, false);
       k::rmsnorm_backward_strided(d.d_qkv + Q, QKV, g.k_norm, d.d_qkv + Q, QKV, a.qkv_raw + Q, QKV,
                                   w.k_norm, a.k_rstd, N, c.n_kv_heads, hd, false);
     });
   }
-  MM("mm qkv bwd", 4.0 * N * D * QKV,
-     k::linear_backward(d.d_x, g.qkv, g.qkv_bias, d.d_qkv, a.attn_in, a.attn_in16, w.qkv, N, false,
-                        s));
-  OP("rmsnorm bwd",
-     k::rmsnorm_backward(d_res, g.attn_norm, d.d_x, x, w.attn_norm, a.attn_rstd, N, D, true));
+  STILL_MM("mm qkv bwd", 4.0 * N * D * QKV,
+           k::linear_backward(d.d_x, g.qkv, g.qkv_bias, d.d_qkv, a.attn_in, a.attn_in16, w.qkv, N,
+                              false, s));
+  STILL_OP("rmsnorm bwd",
+           k::rmsnorm_backward(d_res, g.attn_norm, d.d_x, x, w.attn_norm, a.attn_rstd, N, D, true));
 }
 
 }  // namespace still
-
-#undef OP
-#undef MM

@@ -75,19 +75,6 @@ void check_batch(const Batch& b, const LlamaConfig& c) {
   }
 }
 
-// Runs one op under a named time scope (STILL_PROFILE=1, util/op_profile.h); MM also counts
-// the op's model FLOPs.
-#define OP(name, ...)     \
-  do {                    \
-    STILL_OP_SCOPE(name); \
-    __VA_ARGS__;          \
-  } while (0)
-#define MM(name, flops, ...)           \
-  do {                                 \
-    STILL_OP_SCOPE_FLOPS(name, flops); \
-    __VA_ARGS__;                       \
-  } while (0)
-
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
 };
@@ -220,12 +207,12 @@ void LlamaModel::Impl::forward(const LlamaConfig& c, const ModelWeights& w, cons
   const int64_t N = int64_t(batch.B) * batch.T;
   BatchAttention attention(c, batch.B, batch.T, batch.positions.data());
   const RopeRows rope{rope_cos.data(), rope_sin.data(), batch.positions.data()};
-  OP("embedding fwd", k::embedding_forward(res[0], w.embed, batch.tokens.data(), N));
+  STILL_OP("embedding fwd", k::embedding_forward(res[0], w.embed, batch.tokens.data(), N));
   for (int l = 0; l < c.n_layers; ++l)
     block_forward(c, w.blocks[size_t(l)], layers[size_t(l)], res[size_t(l)], res[size_t(l) + 1], N,
                   rope, attention, l, scratch);
-  OP("rmsnorm fwd", k::rmsnorm_forward(final_out, final_rstd, res[size_t(c.n_layers)], w.final_norm,
-                                       N, c.dim, c.norm_eps));
+  STILL_OP("rmsnorm fwd", k::rmsnorm_forward(final_out, final_rstd, res[size_t(c.n_layers)],
+                                             w.final_norm, N, c.dim, c.norm_eps));
 }
 
 // The LM head fused with the loss, a chunk of rows at a time: logits = h·Wᵀ, the loss turns
@@ -239,13 +226,13 @@ LossStats LlamaModel::Impl::lm_head_loss(const LlamaConfig& c, const ModelWeight
     const int n = int(std::min<int64_t>(chunk_rows, N - r0));
     const float* h = final_out + r0 * D;
     const double mm_flops = 2.0 * n * V * D;
-    MM("mm lm_head fwd", mm_flops,
-       k::linear_forward(logits, h, final_out16, w.lm_head, nullptr, n, false, scratch));
-    OP("loss", stats += loss.process(r0, n, V, logits, want_grad, grad_scale));
+    STILL_MM("mm lm_head fwd", mm_flops,
+             k::linear_forward(logits, h, final_out16, w.lm_head, nullptr, n, false, scratch));
+    STILL_OP("loss", stats += loss.process(r0, n, V, logits, want_grad, grad_scale));
     if (!want_grad) continue;
-    MM("mm lm_head bwd", 2 * mm_flops,
-       k::linear_backward(d_final + r0 * D, dW, nullptr, logits, h, final_out16, w.lm_head, n,
-                          false, scratch));
+    STILL_MM("mm lm_head bwd", 2 * mm_flops,
+             k::linear_backward(d_final + r0 * D, dW, nullptr, logits, h, final_out16, w.lm_head, n,
+                                false, scratch));
   }
   return stats;
 }
@@ -255,14 +242,15 @@ void LlamaModel::Impl::backward(const LlamaConfig& c, const ModelWeights& w, con
   const BatchAttention attention(c, batch.B, batch.T, batch.positions.data());
   const RopeRows rope{rope_cos.data(), rope_sin.data(), batch.positions.data()};
   // d_res carries dL/d(residual stream) down through the blocks.
-  OP("rmsnorm bwd", k::rmsnorm_backward(d_res, grads.final_norm, d_final, res[size_t(c.n_layers)],
-                                        w.final_norm, final_rstd, N, c.dim, false));
+  STILL_OP("rmsnorm bwd",
+           k::rmsnorm_backward(d_res, grads.final_norm, d_final, res[size_t(c.n_layers)],
+                               w.final_norm, final_rstd, N, c.dim, false));
   for (int l = c.n_layers - 1; l >= 0; --l)
     block_backward(c, w.blocks[size_t(l)], grads.blocks[size_t(l)], layers[size_t(l)],
                    res[size_t(l)], d_res, N, rope, attention, d, scratch);
   // With tied embeddings this adds to the LM head's gradient already in the same slice.
-  OP("embedding bwd",
-     k::embedding_backward(grads.embed, d_res, batch.tokens.data(), N, c.dim, c.vocab_size));
+  STILL_OP("embedding bwd",
+           k::embedding_backward(grads.embed, d_res, batch.tokens.data(), N, c.dim, c.vocab_size));
 }
 
 LlamaModel::LlamaModel(const LlamaConfig& config)
@@ -422,6 +410,3 @@ int LlamaModel::loss_chunk_rows() const { return impl_->chunk_rows; }
 const std::vector<double>& LlamaModel::rope_inv_freq() const { return impl_->inv_freq; }
 
 }  // namespace still
-
-#undef OP
-#undef MM

@@ -56,3 +56,14 @@ class OpScope {
 #define STILL_OP_SCOPE(name) ::still::OpScope STILL_OP_CAT(still_op_scope_, __LINE__)(name)
 #define STILL_OP_SCOPE_FLOPS(name, flops) \
   ::still::OpScope STILL_OP_CAT(still_op_scope_, __LINE__)(name, flops)
+// Runs one statement (an op) under a named time scope; STILL_MM also counts its model FLOPs.
+#define STILL_OP(name, ...) \
+  do {                      \
+    STILL_OP_SCOPE(name);   \
+    __VA_ARGS__;            \
+  } while (0)
+#define STILL_MM(name, flops, ...)     \
+  do {                                 \
+    STILL_OP_SCOPE_FLOPS(name, flops); \
+    __VA_ARGS__;                       \
+  } while (0)
