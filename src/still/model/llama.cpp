@@ -84,7 +84,7 @@ struct FreeDeleter {
 struct LlamaModel::Impl {
   int chunk_rows = 0;  // set by the constructor (default_loss_chunk_rows) or the caller
   Precision precision = Precision::kFp32;
-  k::Bf16WeightPacks bf16_packs;  // bf16 copies of the matrices (bf16 training)
+  Bf16PackStore bf16_packs;  // bf16 copies of the matrices (bf16 training)
   int64_t bf16_refreshes = 0;
   // Matrices held quantized (a GGUF's Q8_0 tensors), or null.
   std::unique_ptr<QuantizedMatrices> quant;
@@ -190,7 +190,7 @@ struct LlamaModel::Impl {
   const ModelWeights& begin_pass(bool& params_changed) {
     if (!bf16()) return weights;
     if (params_changed) {
-      bf16_packs.invalidate();
+      for (auto& p : bf16_packs) p->invalidate();
       ++bf16_refreshes;
     }
     params_changed = false;
@@ -385,7 +385,9 @@ size_t LlamaModel::weight_bytes() const {
 }
 
 size_t LlamaModel::activation_bytes() const {
-  return impl_->buffer_floats * sizeof(float) + impl_->scratch.bytes() + impl_->bf16_packs.bytes();
+  size_t packs = 0;
+  for (const auto& p : impl_->bf16_packs) packs += p->bytes();
+  return impl_->buffer_floats * sizeof(float) + impl_->scratch.bytes() + packs;
 }
 
 void LlamaModel::set_precision(Precision p) {

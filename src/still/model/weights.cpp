@@ -1,5 +1,6 @@
 #include "still/model/weights.h"
 
+#include "still/kernels/matmul_bf16.h"
 #include "still/model/q8_weights.h"
 
 namespace still {
@@ -13,13 +14,16 @@ float* opt(float* base, size_t offset) {
 }
 
 kernels::LinearWeight linear(const float* P, size_t offset, int64_t out, int64_t in,
-                             const kernels::QuantMatrix* q, kernels::Bf16WeightPacks* bf16) {
+                             const kernels::QuantMatrix* q, Bf16PackStore* bf16) {
   kernels::LinearWeight w;
   w.out = out;
   w.in = in;
   w.f32 = P + offset;
   w.quant = q;
-  w.bf16 = q ? nullptr : bf16;
+  if (bf16 && !q) {
+    bf16->push_back(std::make_unique<kernels::Bf16WeightPacks>());
+    w.bf16 = bf16->back().get();
+  }
   return w;
 }
 
@@ -47,7 +51,8 @@ std::unique_ptr<QuantizedMatrices> quantized_matrices(const LlamaConfig& c, cons
 }
 
 ModelWeights model_weights(const LlamaConfig& c, const ParamLayout& lay, const float* P,
-                           const QuantizedMatrices* quant, kernels::Bf16WeightPacks* bf16) {
+                           const QuantizedMatrices* quant, Bf16PackStore* bf16) {
+  if (bf16) bf16->clear();
   const int64_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn_dim, V = c.vocab_size;
   ModelWeights w;
   // The embedding lookup reads rows; it never runs as a matmul, so it needs no bf16 packs.

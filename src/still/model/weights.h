@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "still/kernels/linear.h"
+#include "still/kernels/matmul_bf16.h"
 #include "still/model/config.h"
 #include "still/model/params.h"
 
@@ -60,10 +61,13 @@ struct QuantizedMatrices {
 std::unique_ptr<QuantizedMatrices> quantized_matrices(const LlamaConfig& c, const ParamLayout& lay,
                                                       std::shared_ptr<const Q8Weights> source);
 
-// Handles over `params` (and `quant` where set); with `bf16` every f32 matrix carries those
-// packs, so its matmuls run in bf16.
+// The bf16 copies of a model's matrices, one Bf16WeightPacks per matrix.
+using Bf16PackStore = std::vector<std::unique_ptr<kernels::Bf16WeightPacks>>;
+
+// Handles over `params` (and `quant` where set). With `bf16`, every f32 matrix gets packs of
+// its own there (the store is filled anew), so its matmuls run in bf16.
 ModelWeights model_weights(const LlamaConfig& c, const ParamLayout& lay, const float* params,
-                           const QuantizedMatrices* quant, kernels::Bf16WeightPacks* bf16);
+                           const QuantizedMatrices* quant, Bf16PackStore* bf16);
 ModelGrads model_grads(const LlamaConfig& c, const ParamLayout& lay, float* grads);
 
 }  // namespace still
