@@ -6,14 +6,8 @@
 #include "still/kernels/isa.h"
 #include "still/kernels/parallel.h"
 
-#define STILL_ISA_NS avx2
-#include "still/kernels/rmsnorm_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_BEGIN
-#define STILL_ISA_NS avx512
-#include "still/kernels/rmsnorm_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_END
+#define STILL_SIMD_BODY "still/kernels/rmsnorm_simd.inc"
+#include "still/kernels/per_isa.inc"
 
 namespace still::kernels {
 

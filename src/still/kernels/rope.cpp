@@ -6,14 +6,8 @@
 #include "still/kernels/parallel.h"
 #include "still/util/error.h"
 
-#define STILL_ISA_NS avx2
-#include "still/kernels/rope_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_BEGIN
-#define STILL_ISA_NS avx512
-#include "still/kernels/rope_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_END
+#define STILL_SIMD_BODY "still/kernels/rope_simd.inc"
+#include "still/kernels/per_isa.inc"
 
 namespace still::kernels {
 

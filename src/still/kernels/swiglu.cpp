@@ -7,14 +7,8 @@
 #include "still/kernels/parallel.h"
 #include "still/kernels/vexp.h"
 
-#define STILL_ISA_NS avx2
-#include "still/kernels/swiglu_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_BEGIN
-#define STILL_ISA_NS avx512
-#include "still/kernels/swiglu_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_END
+#define STILL_SIMD_BODY "still/kernels/swiglu_simd.inc"
+#include "still/kernels/per_isa.inc"
 
 namespace still::kernels {
 

@@ -11,14 +11,8 @@
 #include "still/kernels/vexp.h"
 #include "still/util/error.h"
 
-#define STILL_ISA_NS avx2
-#include "still/model/kd_loss_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_BEGIN
-#define STILL_ISA_NS avx512
-#include "still/model/kd_loss_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_END
+#define STILL_SIMD_BODY "still/model/kd_loss_simd.inc"
+#include "still/kernels/per_isa.inc"
 
 namespace still {
 namespace {

@@ -13,14 +13,8 @@ struct AdamWCoeffs {
 };
 }  // namespace still::kernels
 
-#define STILL_ISA_NS avx2
-#include "still/train/adamw_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_BEGIN
-#define STILL_ISA_NS avx512
-#include "still/train/adamw_simd.inc"
-#undef STILL_ISA_NS
-STILL_AVX512_END
+#define STILL_SIMD_BODY "still/train/adamw_simd.inc"
+#include "still/kernels/per_isa.inc"
 
 namespace still {
 
